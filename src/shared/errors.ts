@@ -47,3 +47,13 @@ export class AppError extends Error {
 }
 
 export const notFound = (what = 'Resource') => new AppError('NOT_FOUND', `${what} not found`)
+
+/** The error envelope of API.md, behind one function so its shape can change in one place. */
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: ErrorDetail[],
+): { error: { code: ErrorCode; message: string; requestId: string; details?: ErrorDetail[] } } {
+  return { error: { code, message, requestId, ...(details && details.length > 0 ? { details } : {}) } }
+}

@@ -1,0 +1,27 @@
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { Kysely } from 'kysely'
+import { FileMigrationProvider, type MigrationResult, Migrator } from 'kysely/migration'
+
+const migrationFolder = path.join(import.meta.dir, 'migrations')
+
+// biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
+export function createMigrator(db: Kysely<any>): Migrator {
+  return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) })
+}
+
+/** Applies every pending migration; throws with the failing migration's name when one fails. */
+// biome-ignore lint/suspicious/noExplicitAny: see createMigrator
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
+  const { error, results } = await createMigrator(db).migrateToLatest()
+  const failed = results?.find((r) => r.status === 'Error')
+  if (error) {
+    throw new Error(
+      `Migration ${failed?.migrationName ?? ''} failed: ${String((error as Error).message ?? error)}`,
+      {
+        cause: error,
+      },
+    )
+  }
+  return results ?? []
+}

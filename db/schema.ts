@@ -1,0 +1,41 @@
+import type { ColumnType, Generated } from 'kysely'
+
+/** `bigint` columns arrive as strings through postgres.js; repositories convert them at their edge. */
+export type Int8 = ColumnType<string, number | bigint | string, number | bigint | string>
+/** `numeric` columns arrive as exact decimal strings. */
+export type Numeric = ColumnType<string, number | string, number | string>
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+export type Json<T> = ColumnType<T, string, string>
+
+export interface AddressJson {
+  line1: string | null
+  line2: string | null
+  city: string | null
+  region: string | null
+  postalCode: string | null
+  country: string | null
+}
+
+export interface UsersTable {
+  id: Generated<string>
+  cognito_sub: string
+  email: string | null
+  company_name: string | null
+  profile_email: string | null
+  phone: string | null
+  tax_id: string | null
+  address: Json<AddressJson> | null
+  default_currency: string | null
+  payment_terms_days: Generated<number>
+  default_tax_rate: Generated<Numeric>
+  invoice_prefix: Generated<string>
+  next_invoice_number: Generated<Int8>
+  timezone: Generated<string>
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface DB {
+  users: UsersTable
+}

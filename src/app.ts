@@ -1,0 +1,45 @@
+import { Elysia } from 'elysia'
+import type { Config } from './config'
+import type { TokenVerifier } from './lib/auth/verifier'
+import type { DatabaseHandle } from './lib/db'
+import type { Logger } from './lib/logger'
+import type { Storage } from './lib/storage'
+import { LocalDiskStorage } from './lib/storage'
+import { filesModule } from './modules/files'
+import { healthModule } from './modules/health'
+import { meModule } from './modules/me'
+import { authPlugin } from './plugins/auth'
+import { corsPlugin } from './plugins/cors'
+import { errorHandler } from './plugins/errors'
+import { openapiPlugin } from './plugins/openapi'
+import { requestContext } from './plugins/request-context'
+import { requestLog } from './plugins/request-log'
+import { securityHeaders } from './plugins/security-headers'
+
+export interface AppDeps {
+  config: Readonly<Config>
+  logger: Logger
+  database: DatabaseHandle
+  storage: Storage
+  verifier: TokenVerifier
+}
+
+/** The whole HTTP surface without listening, so tests drive it with `app.handle(request)`. */
+export function createApp(deps: AppDeps) {
+  const { config, logger, database, storage } = deps
+  const db = database.db
+  const auth = authPlugin({ verifier: deps.verifier, db, logger })
+
+  const app = new Elysia({ normalize: false, aot: true })
+  app
+    .use(requestContext)
+    .use(securityHeaders)
+    .use(errorHandler({ logger, routes: () => app.routes }))
+    .use(requestLog(logger))
+  if (config.corsOrigins.length > 0) app.use(corsPlugin(config.corsOrigins))
+  app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
+  if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

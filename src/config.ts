@@ -1,0 +1,223 @@
+import path from 'node:path'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const TRUSTED_PROXY_HEADERS = ['fly-client-ip', 'x-forwarded-for', 'x-real-ip', 'cf-connecting-ip'] as const
+export type TrustProxyHeader = (typeof TRUSTED_PROXY_HEADERS)[number]
+
+export interface CognitoConfig {
+  issuer: string
+  jwksUrl: string
+  clientIds: readonly string[]
+}
+
+export interface S3Config {
+  bucket: string
+  endpoint: string | undefined
+  forcePathStyle: boolean
+  region: string
+  serverSideEncryption: 'AES256' | 'aws:kms' | undefined
+}
+
+export interface Config {
+  nodeEnv: string
+  isProduction: boolean
+  port: number
+  /** Base URL of this API as clients reach it; used for links the API serves itself. */
+  publicUrl: string
+  dataDir: string
+  /** Undefined means the embedded PGlite database in `dataDir`. */
+  databaseUrl: string | undefined
+  db: {
+    poolMin: number
+    poolMax: number
+    idleTimeoutSeconds: number
+    connectTimeoutSeconds: number
+    statementTimeoutMs: number
+    slowQueryMs: number
+  }
+  /** Undefined means PDFs on local disk in `dataDir`, behind links the API signs. */
+  s3: S3Config | undefined
+  storageTimeoutMs: number
+  pdfUrlTtlSeconds: number
+  /** Undefined means the local development issuer (never in production). */
+  cognito: CognitoConfig | undefined
+  rateLimitPerMinute: number
+  trustProxy: TrustProxyHeader | undefined
+  corsOrigins: readonly string[]
+  metricsToken: string | undefined
+  logLevel: LogLevel
+  logPretty: boolean
+  redisUrl: string | undefined
+  shutdownTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Parses the environment once; collects every problem before failing so one start-up shows them all. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = []
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim()
+    return value === '' ? undefined : value
+  }
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name)
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`)
+      return fallback
+    }
+    return value
+  }
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name)?.toLowerCase()
+    if (raw === undefined) return fallback
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false
+    problems.push(`${name} must be true or false (got "${raw}")`)
+    return fallback
+  }
+  const url = (name: string, value: string | undefined, protocols: string[]): string | undefined => {
+    if (value === undefined) return undefined
+    try {
+      const parsed = new URL(value)
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol')
+      return value
+    } catch {
+      problems.push(`${name} must be a ${protocols.join(' or ')} URL`)
+      return undefined
+    }
+  }
+
+  const nodeEnv = read('NODE_ENV') ?? 'development'
+  const isProduction = nodeEnv === 'production'
+  const port = int('PORT', 3000, 0, 65535)
+  const publicUrl = (
+    url('PUBLIC_URL', read('PUBLIC_URL'), ['http:', 'https:']) ?? `http://localhost:${port}`
+  ).replace(/\/+$/, '')
+  const dataDir = path.resolve(read('DATA_DIR') ?? './data')
+  const databaseUrl = url('DATABASE_URL', read('DATABASE_URL'), ['postgres:', 'postgresql:'])
+
+  const poolMin = int('DB_POOL_MIN', 5, 0, 1000)
+  const poolMax = int('DB_POOL_MAX', 20, 1, 1000)
+  if (poolMin > poolMax) problems.push(`DB_POOL_MIN (${poolMin}) must not exceed DB_POOL_MAX (${poolMax})`)
+
+  const logLevel = (read('LOG_LEVEL')?.toLowerCase() ?? 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
+
+  const trustProxyRaw = read('TRUST_PROXY')?.toLowerCase()
+  const trustProxy = trustProxyRaw as TrustProxyHeader | undefined
+  if (trustProxyRaw !== undefined && !(TRUSTED_PROXY_HEADERS as readonly string[]).includes(trustProxyRaw)) {
+    problems.push(`TRUST_PROXY must name one of the headers ${TRUSTED_PROXY_HEADERS.join(', ')}`)
+  }
+
+  const corsOrigins = (read('CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((origin) => origin.trim().replace(/\/+$/, ''))
+    .filter(Boolean)
+  for (const origin of corsOrigins) {
+    if (origin !== '*') url('CORS_ORIGINS', origin, ['http:', 'https:'])
+  }
+
+  const bucket = read('S3_BUCKET')
+  const sse = read('S3_SERVER_SIDE_ENCRYPTION')
+  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
+    problems.push('S3_SERVER_SIDE_ENCRYPTION must be AES256 or aws:kms')
+  }
+  const s3: S3Config | undefined = bucket
+    ? {
+        bucket,
+        endpoint: url('S3_ENDPOINT', read('S3_ENDPOINT'), ['http:', 'https:']),
+        forcePathStyle: bool('S3_FORCE_PATH_STYLE', false),
+        region: read('AWS_REGION') ?? read('AWS_DEFAULT_REGION') ?? 'us-east-1',
+        serverSideEncryption: sse as S3Config['serverSideEncryption'],
+      }
+    : undefined
+
+  const cognito = parseCognito(read, problems, url)
+
+  if (isProduction) {
+    if (databaseUrl === undefined && !problems.some((p) => p.startsWith('DATABASE_URL'))) {
+      problems.push('DATABASE_URL is required in production')
+    }
+    if (!bucket) problems.push('S3_BUCKET is required in production')
+    if (!cognito && !problems.some((p) => p.startsWith('COGNITO'))) {
+      problems.push(
+        'COGNITO_CLIENT_ID and either COGNITO_REGION with COGNITO_USER_POOL_ID or COGNITO_ISSUER are required in production',
+      )
+    }
+  }
+
+  const config: Config = {
+    nodeEnv,
+    isProduction,
+    port,
+    publicUrl,
+    dataDir,
+    databaseUrl,
+    db: {
+      poolMin,
+      poolMax,
+      idleTimeoutSeconds: int('DB_IDLE_TIMEOUT_SECONDS', 30, 1, 86_400),
+      connectTimeoutSeconds: int('DB_CONNECT_TIMEOUT_SECONDS', 5, 1, 600),
+      statementTimeoutMs: int('DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
+      slowQueryMs: int('SLOW_QUERY_MS', 500, 0, 3_600_000),
+    },
+    s3,
+    storageTimeoutMs: int('STORAGE_TIMEOUT_MS', 10_000, 100, 600_000),
+    pdfUrlTtlSeconds: int('PDF_URL_TTL_SECONDS', 900, 1, 604_800),
+    cognito,
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 100, 1, 1_000_000),
+    trustProxy,
+    corsOrigins,
+    metricsToken: read('METRICS_TOKEN'),
+    logLevel,
+    logPretty: bool('LOG_PRETTY', !isProduction && process.stdout.isTTY === true),
+    redisUrl: url('REDIS_URL', read('REDIS_URL'), ['redis:', 'rediss:']),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze(config)
+}
+
+function parseCognito(
+  read: (name: string) => string | undefined,
+  problems: string[],
+  url: (name: string, value: string | undefined, protocols: string[]) => string | undefined,
+): CognitoConfig | undefined {
+  const region = read('COGNITO_REGION')
+  const poolId = read('COGNITO_USER_POOL_ID')
+  const issuerOverride = read('COGNITO_ISSUER')
+  const clientIds = (read('COGNITO_CLIENT_ID') ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean)
+  const anySet = region || poolId || issuerOverride || clientIds.length > 0
+  if (!anySet) return undefined
+
+  let issuer: string | undefined
+  if (issuerOverride) {
+    issuer = url('COGNITO_ISSUER', issuerOverride, ['http:', 'https:'])?.replace(/\/+$/, '')
+  } else if (region && poolId) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+      problems.push(`COGNITO_REGION "${region}" is not an AWS region`)
+    if (!/^[\w-]+_[0-9a-zA-Z]+$/.test(poolId))
+      problems.push(`COGNITO_USER_POOL_ID "${poolId}" is not a pool id`)
+    issuer = `https://cognito-idp.${region}.amazonaws.com/${poolId}`
+  } else {
+    problems.push('COGNITO_REGION and COGNITO_USER_POOL_ID (or COGNITO_ISSUER) must be set together')
+  }
+  if (clientIds.length === 0) problems.push('COGNITO_CLIENT_ID must list at least one app client id')
+  if (!issuer || clientIds.length === 0) return undefined
+  return { issuer, jwksUrl: `${issuer}/.well-known/jwks.json`, clientIds }
+}

@@ -1,0 +1,31 @@
+import type { Selectable } from 'kysely'
+import type { UsersTable } from '../../../db/schema'
+import type { Database } from '../../lib/db'
+
+export type UserRow = Selectable<UsersTable>
+
+export async function findUserBySub(db: Database, sub: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('cognito_sub', '=', sub).executeTakeFirst()
+}
+
+/** Inserts the user unless a concurrent first request already did; answers the row either way. */
+export async function insertUserIfAbsent(db: Database, sub: string, email: string | null): Promise<UserRow> {
+  const inserted = await db
+    .insertInto('users')
+    .values({ cognito_sub: sub, email })
+    .onConflict((oc) => oc.column('cognito_sub').doNothing())
+    .returningAll()
+    .executeTakeFirst()
+  if (inserted) return inserted
+  const existing = await findUserBySub(db, sub)
+  if (!existing) throw new Error('user vanished between insert and select')
+  return existing
+}
+
+export async function updateUserEmail(db: Database, id: string, email: string): Promise<void> {
+  await db.updateTable('users').set({ email, updated_at: new Date() }).where('id', '=', id).execute()
+}
+
+export async function findUserById(db: Database, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+}

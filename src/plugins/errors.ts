@@ -1,0 +1,159 @@
+import { Elysia, ValidationError } from 'elysia'
+import type { Logger } from '../lib/logger'
+import { AppError, type ErrorCode, type ErrorDetail, errorBody } from '../shared/errors'
+import { requestMeta } from './request-context'
+
+export const BODY_LIMIT_BYTES = 1024 * 1024
+
+export interface RouteLike {
+  method: string
+  path: string
+}
+
+/** Connection-level failures of postgres.js and server states that mean "the database cannot be reached". */
+const DATABASE_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+])
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && DATABASE_DOWN_CODES.has(code)
+}
+
+function validationDetails(error: ValidationError): ErrorDetail[] {
+  const where = error.type === 'body' ? '' : `/${error.type}`
+  const seen = new Set<string>()
+  const details: ErrorDetail[] = []
+  for (const issue of error.all) {
+    const path = `${where}${'path' in issue ? issue.path : ''}` || '/'
+    const message = ('summary' in issue && issue.summary) || issue.message
+    const key = `${path}\0${message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    details.push({ path, message: String(message) })
+    if (details.length >= 50) break
+  }
+  return details
+}
+
+function toPattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((part) =>
+      part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('/')
+  return new RegExp(`^${source}/?$`)
+}
+
+/**
+ * Reads JSON bodies itself so that every failure gets the envelope: 415 for other media types, 413 over
+ * the limit, 400 MALFORMED_JSON. Maps framework errors (validation, unknown routes) to the codes of API.md,
+ * a known path with another method to 405, and everything unexpected to a 500 without its stack.
+ */
+export function errorHandler(deps: { logger: Logger; routes: () => readonly RouteLike[] }) {
+  let patterns: { pattern: RegExp; method: string }[] | undefined
+  const allowedMethods = (pathname: string): string[] => {
+    patterns ??= deps
+      .routes()
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({ pattern: toPattern(r.path), method: r.method.toUpperCase() }))
+    return [...new Set(patterns.filter((p) => p.pattern.test(pathname)).map((p) => p.method))]
+  }
+
+  return new Elysia({ name: 'errors' })
+    .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      const declared = Number(request.headers.get('content-length') ?? '0')
+      if (declared > BODY_LIMIT_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 1 MiB')
+      const bytes = new Uint8Array(await request.arrayBuffer())
+      if (bytes.byteLength > BODY_LIMIT_BYTES)
+        throw new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 1 MiB')
+      const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+      if (bytes.byteLength === 0 && mediaType === '') return undefined
+      if (mediaType !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(mediaType)) {
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json')
+      }
+      try {
+        return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+      } catch {
+        throw new AppError('MALFORMED_JSON', 'Request body is not valid JSON')
+      }
+    })
+    .onError({ as: 'global' }, ({ code, error, request, set }) => {
+      const meta = requestMeta(request)
+      const reply = (
+        status: number,
+        errorCode: ErrorCode,
+        message: string,
+        details?: ErrorDetail[],
+        headers?: Record<string, string>,
+      ) => {
+        set.status = status
+        if (headers) Object.assign(set.headers, headers)
+        set.headers['content-type'] = 'application/json; charset=utf-8'
+        return errorBody(errorCode, message, meta.requestId, details)
+      }
+
+      if (error instanceof AppError) {
+        if (error.status >= 500) {
+          deps.logger.error(
+            { err: error.cause ?? error, code: error.code, requestId: meta.requestId, userId: meta.userId },
+            error.message,
+          )
+        }
+        return reply(error.status, error.code, error.message, error.details, error.headers)
+      }
+      if (error instanceof ValidationError) {
+        if (error.type === 'response') {
+          deps.logger.error(
+            { code: 'INTERNAL_ERROR', requestId: meta.requestId, details: validationDetails(error) },
+            'response does not match its schema',
+          )
+          return reply(500, 'INTERNAL_ERROR', 'Internal server error')
+        }
+        return reply(400, 'VALIDATION_ERROR', 'Request validation failed', validationDetails(error))
+      }
+      if (code === 'PARSE') return reply(400, 'MALFORMED_JSON', 'Request body is not valid JSON')
+      if (code === 'NOT_FOUND') {
+        const pathname = new URL(request.url).pathname
+        const allowed = allowedMethods(pathname)
+        if (allowed.length > 0 && !allowed.includes(request.method)) {
+          return reply(
+            405,
+            'METHOD_NOT_ALLOWED',
+            `${request.method} is not allowed on ${pathname}`,
+            undefined,
+            {
+              allow: allowed.join(', '),
+            },
+          )
+        }
+        return reply(404, 'NOT_FOUND', `No route for ${request.method} ${pathname}`)
+      }
+      if (isDatabaseUnavailable(error)) {
+        deps.logger.error(
+          { err: error, code: 'SERVICE_UNAVAILABLE', requestId: meta.requestId },
+          'database unavailable',
+        )
+        return reply(503, 'SERVICE_UNAVAILABLE', 'The database cannot be reached; retry shortly', undefined, {
+          'retry-after': '5',
+        })
+      }
+      deps.logger.error(
+        { err: error, code: 'INTERNAL_ERROR', requestId: meta.requestId, userId: meta.userId },
+        'unhandled error',
+      )
+      return reply(500, 'INTERNAL_ERROR', 'Internal server error')
+    })
+}

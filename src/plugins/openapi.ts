@@ -1,0 +1,35 @@
+import { openapi } from '@elysiajs/openapi'
+import pkg from '../../package.json'
+
+export const openapiPlugin = () =>
+  openapi({
+    path: '/docs',
+    specPath: '/docs/json',
+    provider: 'scalar',
+    exclude: { paths: ['/files/*', '/metrics'] },
+    documentation: {
+      info: {
+        title: 'Invoice API',
+        version: pkg.version,
+        description:
+          'Customers, invoices with line items, taxes and discounts, payments, reports, and issued invoices as PDFs ' +
+          'behind short-lived links. Money is integer minor units of the invoice currency. Every error answers ' +
+          '`{ "error": { "code", "message", "requestId", "details"? } }`.',
+      },
+      tags: [
+        { name: 'Health', description: 'Liveness and readiness' },
+        { name: 'Profile', description: 'The signed-in user and their business profile' },
+      ],
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'An Amazon Cognito user-pool access or ID token',
+          },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+  })
