@@ -4,6 +4,9 @@ import type { ColumnType, Generated } from 'kysely'
 export type Int8 = ColumnType<string, number | bigint | string, number | bigint | string>
 /** `numeric` columns arrive as exact decimal strings. */
 export type Numeric = ColumnType<string, number | string, number | string>
+/** The same, for columns with a database default (optional on insert). */
+export type Int8Default = ColumnType<string, number | bigint | string | undefined, number | bigint | string>
+export type NumericDefault = ColumnType<string, number | string | undefined, number | string>
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 export type Json<T> = ColumnType<T, string, string>
 
@@ -27,9 +30,11 @@ export interface UsersTable {
   address: Json<AddressJson> | null
   default_currency: string | null
   payment_terms_days: Generated<number>
-  default_tax_rate: Generated<Numeric>
+  default_tax_rate: NumericDefault
   invoice_prefix: Generated<string>
-  next_invoice_number: Generated<Int8>
+  next_invoice_number: Int8Default
+  /** The highest invoice number issued so far; `next_invoice_number` can never go at or below it. */
+  last_invoice_number: Int8Default
   timezone: Generated<string>
   version: Generated<number>
   created_at: Timestamp

@@ -23,10 +23,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('next_invoice_number', 'bigint', (c) =>
       c.notNull().defaultTo(1).check(sql`next_invoice_number >= 1`),
     )
+    .addColumn('last_invoice_number', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('timezone', 'text', (c) => c.notNull().defaultTo('UTC'))
     .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addCheckConstraint('users_next_number_after_last', sql`next_invoice_number > last_invoice_number`)
     .execute()
 }
 

@@ -90,7 +90,10 @@ export function errorHandler(deps: { logger: Logger; routes: () => readonly Rout
         throw new AppError('MALFORMED_JSON', 'Request body is not valid JSON')
       }
     })
-    .onError({ as: 'global' }, ({ code, error, request, set }) => {
+    .onError({ as: 'global' }, ({ code, error: raised, request, set }) => {
+      // Errors thrown by the body parser arrive wrapped in Elysia's ParseError.
+      const cause = (raised as { cause?: unknown }).cause
+      const error = code === 'PARSE' && cause instanceof AppError ? cause : raised
       const meta = requestMeta(request)
       const reply = (
         status: number,

@@ -1,4 +1,4 @@
-import { t } from 'elysia'
+import { type TSchema, t } from 'elysia'
 
 export const ErrorResponse = t.Object(
   {
@@ -20,3 +20,5 @@ export const authErrors = {
   500: ErrorResponse,
   503: ErrorResponse,
 } as const
+
+export const Nullable = <T extends TSchema>(schema: T) => t.Union([schema, t.Null()])

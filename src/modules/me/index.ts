@@ -1,15 +1,43 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
-import { authErrors } from '../../shared/schemas'
-import { Me } from './model'
-import { getMe } from './service'
+import { etagFor } from '../../shared/etag'
+import { authErrors, ErrorResponse } from '../../shared/schemas'
+import { Me, ProfilePatch } from './model'
+import { getMe, updateProfile } from './service'
 
 export function meModule(deps: { db: Database; auth: AuthPlugin }) {
   return new Elysia({ name: 'me', prefix: '/api/v1/me', detail: { tags: ['Profile'] } })
     .use(deps.auth)
-    .get('', ({ user }) => getMe(deps.db, user.id), {
-      response: { 200: Me, ...authErrors },
-      detail: { summary: 'The signed-in user and their business profile' },
-    })
+    .get(
+      '',
+      async ({ user, set }) => {
+        const { version, ...me } = await getMe(deps.db, user.id)
+        set.headers.etag = etagFor('me', me.id, version)
+        return me
+      },
+      {
+        response: { 200: Me, ...authErrors },
+        detail: { summary: 'The signed-in user and their business profile' },
+      },
+    )
+    .patch(
+      '',
+      async ({ user, body, headers, set }) => {
+        const { version, ...me } = await updateProfile(deps.db, user.id, body, headers['if-match'] ?? null)
+        set.headers.etag = etagFor('me', me.id, version)
+        return me
+      },
+      {
+        body: ProfilePatch,
+        headers: t.Object({ 'if-match': t.Optional(t.String({ maxLength: 200 })) }),
+        response: { 200: Me, ...authErrors, 412: ErrorResponse },
+        detail: {
+          summary: 'Update the business profile',
+          description:
+            'Fields at the top level; an `address` replaces the stored one. `nextInvoiceNumber` may be raised, ' +
+            'never lowered to a number already issued. Send `If-Match` with the ETag to guard against lost updates.',
+        },
+      },
+    )
 }

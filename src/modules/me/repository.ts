@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely'
+import { type Selectable, sql, type Updateable } from 'kysely'
 import type { UsersTable } from '../../../db/schema'
 import type { Database } from '../../lib/db'
 
@@ -28,4 +28,19 @@ export async function updateUserEmail(db: Database, id: string, email: string): 
 
 export async function findUserById(db: Database, id: string): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export async function lockUser(db: Database, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+}
+
+export type UserUpdate = Updateable<UsersTable>
+
+export async function updateUser(db: Database, id: string, values: UserUpdate): Promise<UserRow> {
+  return db
+    .updateTable('users')
+    .set({ ...values, version: sql<number>`version + 1`, updated_at: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
 }

@@ -1,8 +1,19 @@
 import type { VerifiedToken } from '../../lib/auth/verifier'
 import type { Database } from '../../lib/db'
-import { notFound } from '../../shared/errors'
-import type { Me } from './model'
-import { findUserById, findUserBySub, insertUserIfAbsent, type UserRow, updateUserEmail } from './repository'
+import { AppError, notFound } from '../../shared/errors'
+import { expectedVersion } from '../../shared/etag'
+import { decimal3ToString, parsePercent } from '../../shared/money'
+import type { Me, ProfilePatch } from './model'
+import {
+  findUserById,
+  findUserBySub,
+  insertUserIfAbsent,
+  lockUser,
+  type UserRow,
+  type UserUpdate,
+  updateUser,
+  updateUserEmail,
+} from './repository'
 
 export interface AuthenticatedUser {
   id: string
@@ -47,8 +58,71 @@ export function toMe(row: UserRow): Me {
   }
 }
 
-export async function getMe(db: Database, userId: string): Promise<Me> {
+export async function getMe(db: Database, userId: string): Promise<Me & { version: number }> {
   const row = await findUserById(db, userId)
   if (!row) throw notFound('User')
-  return toMe(row)
+  return { ...toMe(row), version: row.version }
+}
+
+const emptyAddress = {
+  line1: null,
+  line2: null,
+  city: null,
+  region: null,
+  postalCode: null,
+  country: null,
+}
+
+/** Trims every string field; an address replaces the stored one as a whole, absent fields becoming null. */
+function toUserUpdate(patch: ProfilePatch): UserUpdate {
+  const trimmed = <T extends string | null | undefined>(value: T) =>
+    typeof value === 'string' ? value.trim() : value
+  const update: UserUpdate = {}
+  if (patch.companyName !== undefined) update.company_name = trimmed(patch.companyName)
+  if (patch.email !== undefined) update.profile_email = trimmed(patch.email)
+  if (patch.phone !== undefined) update.phone = trimmed(patch.phone)
+  if (patch.taxId !== undefined) update.tax_id = trimmed(patch.taxId)
+  if (patch.address !== undefined) {
+    update.address =
+      patch.address === null
+        ? null
+        : JSON.stringify({
+            ...emptyAddress,
+            ...Object.fromEntries(Object.entries(patch.address).map(([k, v]) => [k, trimmed(v)])),
+          })
+  }
+  if (patch.defaultCurrency !== undefined) update.default_currency = patch.defaultCurrency
+  if (patch.paymentTermsDays !== undefined) update.payment_terms_days = patch.paymentTermsDays
+  if (patch.defaultTaxRate !== undefined) {
+    update.default_tax_rate = decimal3ToString(parsePercent(patch.defaultTaxRate, '/defaultTaxRate'))
+  }
+  if (patch.invoicePrefix !== undefined) update.invoice_prefix = patch.invoicePrefix
+  if (patch.nextInvoiceNumber !== undefined) update.next_invoice_number = patch.nextInvoiceNumber
+  if (patch.timezone !== undefined) update.timezone = patch.timezone
+  return update
+}
+
+/** Updates the profile under a row lock, so the If-Match check and the numbering rule see the row they change. */
+export async function updateProfile(
+  db: Database,
+  userId: string,
+  patch: ProfilePatch,
+  ifMatch: string | null,
+): Promise<Me & { version: number }> {
+  const update = toUserUpdate(patch)
+  return db.transaction().execute(async (trx) => {
+    const row = await lockUser(trx, userId)
+    if (!row) throw notFound('User')
+    expectedVersion(ifMatch, 'me', row.id, row.version)
+    const lastUsed = Number(row.last_invoice_number)
+    if (patch.nextInvoiceNumber !== undefined && patch.nextInvoiceNumber <= lastUsed) {
+      throw new AppError('VALIDATION_ERROR', 'nextInvoiceNumber cannot go back to a number already used', {
+        details: [
+          { path: '/nextInvoiceNumber', message: `must be greater than ${lastUsed}, the last number issued` },
+        ],
+      })
+    }
+    const updated = await updateUser(trx, userId, update)
+    return { ...toMe(updated), version: updated.version }
+  })
 }

@@ -1,0 +1,40 @@
+import { FormatRegistry } from '@sinclair/typebox'
+import { isValidCurrency } from './money'
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' })
+const zones = new Set(Intl.supportedValuesOf('timeZone'))
+
+export function isCountryCode(value: string): boolean {
+  if (!/^[A-Z]{2}$/.test(value)) return false
+  try {
+    return regionNames.of(value) !== value
+  } catch {
+    return false
+  }
+}
+
+export function isTimeZone(value: string): boolean {
+  if (value === 'UTC' || zones.has(value)) return true
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value })
+    return /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(value)
+  } catch {
+    return false
+  }
+}
+
+const THREE_DECIMALS = /^\d+(\.\d{1,3})?$/
+
+/**
+ * Formats the schemas name, so validation, error details and the OpenAPI document come from one place.
+ * Registered once at import.
+ */
+FormatRegistry.Set('iso-4217', (value) => /^[A-Z]{3}$/.test(value) && isValidCurrency(value))
+FormatRegistry.Set('iso-3166-alpha-2', isCountryCode)
+FormatRegistry.Set('iana-time-zone', isTimeZone)
+FormatRegistry.Set('printable', (value) => /^[\x20-\x7E]*$/.test(value) && value.trim() === value)
+
+/** A number with at most three fraction digits, judged on its shortest decimal form, never by float arithmetic. */
+export function hasAtMostThreeDecimals(value: number): boolean {
+  return Number.isFinite(value) && THREE_DECIMALS.test(String(Math.abs(value)))
+}

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { type App, type AppDeps, createApp } from '../../src/app'
+import { loadConfig } from '../../src/config'
+import { createVerifier } from '../../src/deps'
+import { createLogger } from '../../src/lib/logger'
+import { createStorage } from '../../src/lib/storage'
+import { sharedDatabase } from './database'
+import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from './jwks'
+
+export type LogLine = Record<string, unknown> & { level: string; message?: string }
+
+export interface TestApp {
+  app: App
+  deps: AppDeps
+  issuer: TestIssuer
+  logs: LogLine[]
+  /** A valid access token for a new user (or for `sub`). */
+  token(sub?: string): Promise<string>
+  request(pathname: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>
+  close(): Promise<void>
+}
+
+/**
+ * The real app over the run's real database, verifying tokens of a Cognito-like issuer served over HTTP,
+ * with its log lines captured. `env` overrides configuration as the environment would.
+ */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'invoice-api-test-'))
+  const issuer = await startTestIssuer()
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    COGNITO_ISSUER: issuer.issuer,
+    COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+    LOG_LEVEL: 'info',
+    ...env,
+  })
+  const logs: LogLine[] = []
+  const logger = createLogger(config, {
+    write(line: string) {
+      logs.push(JSON.parse(line) as LogLine)
+    },
+  })
+  const database = await sharedDatabase()
+  const storage = await createStorage({
+    s3: config.s3,
+    dataDir,
+    publicBaseUrl: config.publicUrl,
+    timeoutMs: config.storageTimeoutMs,
+  })
+  const verifier = await createVerifier(config, logger)
+  const deps: AppDeps = { config, logger, database, storage, verifier }
+  const app = createApp(deps)
+
+  return {
+    app,
+    deps,
+    issuer,
+    logs,
+    token: (sub) => issuer.sign(sub ? { sub } : {}),
+    async request(pathname, init = {}) {
+      const { token, json, ...rest } = init
+      const headers = new Headers(rest.headers)
+      if (token) headers.set('authorization', `Bearer ${token}`)
+      let body = rest.body
+      if (json !== undefined) {
+        headers.set('content-type', 'application/json')
+        body = JSON.stringify(json)
+      }
+      return app.handle(new Request(`http://localhost${pathname}`, { ...rest, headers, body: body ?? null }))
+    },
+    async close() {
+      await issuer.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
