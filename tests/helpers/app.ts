@@ -19,6 +19,8 @@ export interface TestApp {
   /** A valid access token for a new user (or for `sub`). */
   token(sub?: string): Promise<string>
   request(pathname: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>
+  /** Log lines written after the answer (the access log) land a tick later; waits for the first match. */
+  waitForLog(match: (line: LogLine) => boolean): Promise<LogLine>
   close(): Promise<void>
 }
 
@@ -70,6 +72,14 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
         body = JSON.stringify(json)
       }
       return app.handle(new Request(`http://localhost${pathname}`, { ...rest, headers, body: body ?? null }))
+    },
+    async waitForLog(match) {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const line = logs.find(match)
+        if (line) return line
+        await Bun.sleep(5)
+      }
+      throw new Error('no matching log line')
     },
     async close() {
       await issuer.stop()

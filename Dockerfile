@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1.7
+# Multi-stage build on the official Bun image: dependencies are installed from the lockfile in one stage,
+# the runtime stage carries only production dependencies and the source, and runs as a non-root user.
+
+FROM oven/bun:1.4.5 AS deps
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production --ignore-scripts
+
+FROM oven/bun:1.4.5 AS build
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+COPY db ./db
+COPY scripts ./scripts
+RUN bun x tsc --noEmit -p tsconfig.json
+
+FROM oven/bun:1.4.5-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=8080 \
+    DATA_DIR=/app/data
+WORKDIR /app
+COPY --from=deps --chown=bun:bun /app/node_modules ./node_modules
+COPY --chown=bun:bun package.json bun.lock tsconfig.json ./
+# Copied from the stage that type-checked them, so the check cannot be skipped.
+COPY --from=build --chown=bun:bun /app/src ./src
+COPY --from=build --chown=bun:bun /app/db ./db
+COPY --from=build --chown=bun:bun /app/scripts ./scripts
+RUN mkdir -p /app/data && chown bun:bun /app/data
+USER bun
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["bun", "-e", "const r = await fetch('http://127.0.0.1:' + (process.env.PORT ?? 8080) + '/health'); process.exit(r.ok ? 0 : 1)"]
+STOPSIGNAL SIGTERM
+CMD ["bun", "src/index.ts"]

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createTestApp, type TestApp } from '../helpers/app'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createTestApp()
+})
+afterAll(() => t.close())
+
+type OpenApiDoc = {
+  openapi: string
+  components: { securitySchemes: Record<string, { type: string; scheme: string }> }
+  paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>>
+}
+
+describe('OpenAPI document', () => {
+  test('when /docs/json is fetched, then it is OpenAPI 3 with a bearer scheme and every route with its answers', async () => {
+    const res = await t.request('/docs/json')
+    expect(res.status).toBe(200)
+    const doc = (await res.json()) as OpenApiDoc
+    expect(doc.openapi).toMatch(/^3\./)
+    expect(doc.components.securitySchemes['bearer']).toMatchObject({ type: 'http', scheme: 'bearer' })
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/health/ready', '/api/v1/me']))
+    const patch = doc.paths['/api/v1/me']!['patch']!
+    expect(patch.requestBody).toBeDefined()
+    expect(Object.keys(patch.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '412']))
+    expect(doc.paths['/files/{*}']).toBeUndefined()
+  })
+
+  test('when /docs is fetched, then an HTML reference page answers', async () => {
+    const res = await t.request('/docs')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/html')
+  })
+})
