@@ -17,6 +17,8 @@ export interface S3Config {
   forcePathStyle: boolean
   region: string
   serverSideEncryption: 'AES256' | 'aws:kms' | undefined
+  /** Undefined leaves credentials to the AWS SDK's default chain (instance role, profile, …). */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined
 }
 
 export interface Config {
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         forcePathStyle: bool('S3_FORCE_PATH_STYLE', false),
         region: read('AWS_REGION') ?? read('AWS_DEFAULT_REGION') ?? 'us-east-1',
         serverSideEncryption: sse as S3Config['serverSideEncryption'],
+        credentials: staticCredentials(read),
       }
     : undefined
 
@@ -188,6 +191,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)
+}
+
+function staticCredentials(read: (name: string) => string | undefined): S3Config['credentials'] {
+  const accessKeyId = read('AWS_ACCESS_KEY_ID')
+  const secretAccessKey = read('AWS_SECRET_ACCESS_KEY')
+  if (!accessKeyId || !secretAccessKey) return undefined
+  const sessionToken = read('AWS_SESSION_TOKEN')
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
 }
 
 function parseCognito(

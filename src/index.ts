@@ -51,6 +51,7 @@ async function shutdown(signal: string) {
   try {
     await app.stop(false)
     await deps.database.close()
+    if (deps.storage.kind === 's3') deps.storage.destroy()
     logger.info('shutdown complete')
     process.exit(0)
   } catch (error) {

@@ -23,7 +23,7 @@ async function expectError(res: Response, status: number, code: string): Promise
   return body
 }
 
-const patchMe = (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+const patchMe = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   t.request('/api/v1/me', { method: 'PATCH', token, headers, body })
 
 describe('error envelope', () => {

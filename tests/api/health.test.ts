@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, type TestApp } from '../helpers/app'
+import { S3RVER_CREDENTIALS, startS3rver } from '../helpers/s3rver'
 
 let t: TestApp
 beforeAll(async () => {
@@ -20,5 +21,31 @@ describe('health', () => {
     const res = await t.request('/health/ready')
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ status: 'ok', checks: { database: 'ok', storage: 'ok' } })
+  })
+})
+
+describe('readiness with S3 storage', () => {
+  test('when S3 stops answering, then /health/ready is 503 naming storage, and recovers when it is back', async () => {
+    const s3 = await startS3rver('ready-check')
+    const app = await createTestApp({
+      S3_BUCKET: s3.bucket,
+      S3_ENDPOINT: s3.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      STORAGE_TIMEOUT_MS: '1000',
+    })
+    try {
+      expect((await app.request('/health/ready')).status).toBe(200)
+      await s3.stop()
+      const down = await app.request('/health/ready')
+      expect(down.status).toBe(503)
+      expect(await down.json()).toEqual({ status: 'fail', checks: { database: 'ok', storage: 'fail' } })
+      await s3.restart()
+      expect((await app.request('/health/ready')).status).toBe(200)
+    } finally {
+      await app.close()
+      await s3.close()
+    }
   })
 })
