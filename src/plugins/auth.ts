@@ -1,8 +1,9 @@
 import { Elysia } from 'elysia'
-import { TokenRejectedError, type TokenVerifier } from '../lib/auth/verifier'
+import { TokenCache } from '../lib/auth/token-cache'
+import { TokenRejectedError, type TokenVerifier, type VerifiedToken } from '../lib/auth/verifier'
 import type { Database } from '../lib/db'
 import type { Logger } from '../lib/logger'
-import { resolveUser } from '../modules/me/service'
+import { type AuthenticatedUser, resolveUser } from '../modules/me/service'
 import { AppError } from '../shared/errors'
 import { requestMeta } from './request-context'
 
@@ -16,6 +17,7 @@ function unauthorized(message: string, invalidToken: boolean): AppError {
 
 /** Gives every route of the module that uses it a verified `user`; 401 before any handler runs otherwise. */
 export function authPlugin(deps: { verifier: TokenVerifier; db: Database; logger: Logger }) {
+  const verified = new TokenCache<AuthenticatedUser>()
   return new Elysia({ name: 'auth' }).resolve({ as: 'scoped' }, async ({ request }) => {
     const header = request.headers.get('authorization')
     if (!header) throw unauthorized('Missing bearer token', false)
@@ -27,15 +29,23 @@ export function authPlugin(deps: { verifier: TokenVerifier; db: Database; logger
       )
       throw unauthorized('Malformed bearer token', true)
     }
-    let verified: Awaited<ReturnType<TokenVerifier['verify']>>
-    try {
-      verified = await deps.verifier.verify(match[1]!)
-    } catch (error) {
-      if (!(error instanceof TokenRejectedError)) throw error
-      deps.logger.warn({ reason: error.reason, requestId: requestMeta(request).requestId }, 'token rejected')
-      throw unauthorized('Invalid or expired token', true)
+    const token = match[1]!
+    let user = verified.get(token)
+    if (!user) {
+      let claims: VerifiedToken
+      try {
+        claims = await deps.verifier.verify(token)
+      } catch (error) {
+        if (!(error instanceof TokenRejectedError)) throw error
+        deps.logger.warn(
+          { reason: error.reason, requestId: requestMeta(request).requestId },
+          'token rejected',
+        )
+        throw unauthorized('Invalid or expired token', true)
+      }
+      user = await resolveUser(deps.db, claims)
+      verified.set(token, user, claims.exp * 1000)
     }
-    const user = await resolveUser(deps.db, verified)
     requestMeta(request).userId = user.id
     return { user }
   })
