@@ -1,3 +1,4 @@
+import type { InvoiceTotals } from '../../shared/money.ts'
 export type Address = {
   line1: string | null
   line2: string | null
@@ -50,10 +51,4 @@ export type InvoiceSnapshot = {
   from: SellerSnapshot
   billTo: BillToSnapshot
   items: InvoiceItemSnapshot[]
-  subtotal: number
-  discountTotal: number
-  taxTotal: number
-  total: number
-  amountPaid: number
-  amountDue: number
 }
