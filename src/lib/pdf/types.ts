@@ -1,4 +1,5 @@
 import type { InvoiceTotals } from '../../shared/money.ts'
+
 export type Address = {
   line1: string | null
   line2: string | null
@@ -36,7 +37,7 @@ export type InvoiceItemSnapshot = {
 }
 
 /** The frozen data of an issued invoice: everything the PDF shows, nothing it has to look up. */
-export type InvoiceSnapshot = {
+export type InvoiceSnapshot = InvoiceTotals & {
   number: string
   currency: string
   /** YYYY-MM-DD */
