@@ -30,6 +30,7 @@ export function meModule(deps: { db: Database; auth: AuthPlugin }) {
       },
       {
         body: ProfilePatch,
+        parse: 'json',
         headers: t.Object({ 'if-match': t.Optional(t.String({ maxLength: 200 })) }),
         response: { 200: Me, ...authErrors, 412: ErrorResponse },
         detail: {
