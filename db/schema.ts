@@ -8,7 +8,8 @@ export type Numeric = ColumnType<string, number | string, number | string>
 export type Int8Default = ColumnType<string, number | bigint | string | undefined, number | bigint | string>
 export type NumericDefault = ColumnType<string, number | string | undefined, number | string>
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
-export type Json<T> = ColumnType<T, string, string>
+/** jsonb: postgres.js serialises the value itself, so objects go in as objects (never pre-stringified). */
+export type Json<T> = ColumnType<T, T, T>
 
 export interface AddressJson {
   line1: string | null
@@ -41,6 +42,37 @@ export interface UsersTable {
   updated_at: Timestamp
 }
 
+export interface CustomersTable {
+  id: Generated<string>
+  user_id: string
+  name: string
+  email: string | null
+  phone: string | null
+  tax_id: string | null
+  address: Json<AddressJson> | null
+  currency: string | null
+  notes: string | null
+  /** Name and email folded for search (no diacritics, lower case); written by the service with them. */
+  search_text: string
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string
+  key: string
+  request_hash: string
+  state: 'in_progress' | 'done'
+  response_status: number | null
+  response_body: Json<unknown> | null
+  response_headers: Json<Record<string, string>> | null
+  locked_at: Timestamp
+  created_at: Timestamp
+}
+
 export interface DB {
   users: UsersTable
+  idempotency_keys: IdempotencyKeysTable
+  customers: CustomersTable
 }

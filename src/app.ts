@@ -5,6 +5,7 @@ import type { DatabaseHandle } from './lib/db'
 import type { Logger } from './lib/logger'
 import type { Storage } from './lib/storage'
 import { LocalDiskStorage } from './lib/storage'
+import { customersModule } from './modules/customers'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { meModule } from './modules/me'
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps) {
     .use(requestLog(logger))
   if (config.corsOrigins.length > 0) app.use(corsPlugin(config.corsOrigins))
   app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
+  app.use(customersModule({ db, auth }))
   if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))
   return app
 }

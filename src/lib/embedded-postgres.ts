@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 
 export interface EmbeddedPostgres {
@@ -15,13 +16,15 @@ export interface EmbeddedPostgres {
  * `dataDir` undefined keeps the database in memory (tests).
  */
 export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
+  // The extensions the migrations create must be loadable here as on a real server.
+  const options = { extensions: { pg_trgm } }
   let db: PGlite
   if (dataDir) {
     const dir = path.join(dataDir, 'pglite')
     mkdirSync(dir, { recursive: true })
-    db = await PGlite.create(dir)
+    db = await PGlite.create(dir, options)
   } else {
-    db = await PGlite.create()
+    db = await PGlite.create(options)
   }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 })
   await server.start()

@@ -1,4 +1,5 @@
 import { type TSchema, t } from 'elysia'
+import './formats'
 
 export const ErrorResponse = t.Object(
   {
@@ -22,3 +23,33 @@ export const authErrors = {
 } as const
 
 export const Nullable = <T extends TSchema>(schema: T) => t.Union([schema, t.Null()])
+
+export const Text = (max: number) => t.String({ minLength: 1, maxLength: max })
+export const OptionalNullable = <T extends TSchema>(schema: T) => t.Optional(Nullable(schema))
+
+/** A postal address as answered: every field present, null when unknown. */
+export const Address = t.Object({
+  line1: Nullable(t.String()),
+  line2: Nullable(t.String()),
+  city: Nullable(t.String()),
+  region: Nullable(t.String()),
+  postalCode: Nullable(t.String()),
+  country: Nullable(t.String({ description: 'ISO-3166 alpha-2' })),
+})
+export type Address = typeof Address.static
+
+/** A postal address as sent: it replaces the stored one as a whole, absent fields becoming null. */
+export const AddressInput = t.Object(
+  {
+    line1: OptionalNullable(Text(200)),
+    line2: OptionalNullable(Text(200)),
+    city: OptionalNullable(Text(100)),
+    region: OptionalNullable(Text(100)),
+    postalCode: OptionalNullable(Text(20)),
+    country: OptionalNullable(
+      t.String({ format: 'iso-3166-alpha-2', description: 'ISO-3166 alpha-2, e.g. DE' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type AddressInput = typeof AddressInput.static

@@ -86,10 +86,10 @@ function toUserUpdate(patch: ProfilePatch): UserUpdate {
     update.address =
       patch.address === null
         ? null
-        : JSON.stringify({
+        : {
             ...emptyAddress,
             ...Object.fromEntries(Object.entries(patch.address).map(([k, v]) => [k, trimmed(v)])),
-          })
+          }
   }
   if (patch.defaultCurrency !== undefined) update.default_currency = patch.defaultCurrency
   if (patch.paymentTermsDays !== undefined) update.payment_terms_days = patch.paymentTermsDays

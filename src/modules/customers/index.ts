@@ -1,0 +1,125 @@
+import { Elysia, t } from 'elysia'
+import type { Database } from '../../lib/db'
+import type { AuthPlugin } from '../../plugins/auth'
+import { etagFor } from '../../shared/etag'
+import { authErrors, ErrorResponse } from '../../shared/schemas'
+import { IdempotencyHeaders } from '../idempotency/model'
+import { withIdempotency } from '../idempotency/service'
+import {
+  Customer,
+  CustomerCreate,
+  CustomerList,
+  CustomerListQuery,
+  CustomerParams,
+  CustomerPatch,
+  IfMatchHeaders,
+} from './model'
+import {
+  createCustomer,
+  deleteCustomer,
+  ETAG_KIND,
+  getCustomer,
+  listCustomers,
+  updateCustomer,
+  type VersionedCustomer,
+} from './service'
+
+const PREFIX = '/api/v1/customers'
+
+export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
+  const withEtag = (
+    set: { headers: Record<string, unknown> },
+    { version, ...customer }: VersionedCustomer,
+  ) => {
+    set.headers['etag'] = etagFor(ETAG_KIND, customer.id, version)
+    return customer
+  }
+
+  return new Elysia({ name: 'customers', prefix: PREFIX, detail: { tags: ['Customers'] } })
+    .use(deps.auth)
+    .get('', ({ user, query }) => listCustomers(deps.db, user.id, query), {
+      query: CustomerListQuery,
+      response: { 200: CustomerList, ...authErrors },
+      detail: {
+        summary: 'List customers',
+        description:
+          'Newest first. Pages follow `nextCursor`; customers created meanwhile never shift later pages. ' +
+          '`q` matches name or email, ignoring case and accents ("zoe" finds "Zoë").',
+      },
+    })
+    .post(
+      '',
+      async ({ user, body, headers, set, status }) => {
+        const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path: PREFIX, body }
+        const customer = await withIdempotency(deps.db, request, set, async (trx) => {
+          const { version, ...created } = await createCustomer(trx, user.id, body)
+          return {
+            status: 201,
+            body: created,
+            headers: { etag: etagFor(ETAG_KIND, created.id, version), location: `${PREFIX}/${created.id}` },
+          }
+        })
+        return status(201, customer)
+      },
+      {
+        body: CustomerCreate,
+        parse: 'json',
+        headers: IdempotencyHeaders,
+        response: { 201: Customer, ...authErrors, 409: ErrorResponse },
+        detail: {
+          summary: 'Create a customer',
+          description: 'Answers the customer with `Location` and `ETag`.',
+        },
+      },
+    )
+    .get(
+      '/:id',
+      async ({ user, params, set }) => withEtag(set, await getCustomer(deps.db, user.id, params.id)),
+      {
+        params: CustomerParams,
+        response: { 200: Customer, ...authErrors, 404: ErrorResponse },
+        detail: {
+          summary: 'One customer',
+          description: 'Carries an `ETag` for `If-Match` on update and delete.',
+        },
+      },
+    )
+    .patch(
+      '/:id',
+      async ({ user, params, body, headers, set }) =>
+        withEtag(set, await updateCustomer(deps.db, user.id, params.id, body, headers['if-match'] ?? null)),
+      {
+        params: CustomerParams,
+        body: CustomerPatch,
+        parse: 'json',
+        headers: IfMatchHeaders,
+        response: { 200: Customer, ...authErrors, 404: ErrorResponse, 412: ErrorResponse },
+        detail: {
+          summary: 'Update a customer',
+          description: 'Send `If-Match` with the ETag to guard against lost updates (412 when it is stale).',
+        },
+      },
+    )
+    .delete(
+      '/:id',
+      async ({ user, params, headers, status }) => {
+        await deleteCustomer(deps.db, user.id, params.id, headers['if-match'] ?? null)
+        return status(204, undefined)
+      },
+      {
+        params: CustomerParams,
+        headers: IfMatchHeaders,
+        response: {
+          204: t.Void({ description: 'Deleted' }),
+          ...authErrors,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          412: ErrorResponse,
+        },
+        detail: {
+          summary: 'Delete a customer',
+          description: 'A customer with invoices cannot be deleted (409 `CUSTOMER_HAS_INVOICES`).',
+        },
+      },
+    )
+}

@@ -1,0 +1,100 @@
+import { t } from 'elysia'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../shared/pagination'
+import { Address, AddressInput, Nullable, OptionalNullable, Text } from '../../shared/schemas'
+
+const writableExample = {
+  name: 'Zoë Müller',
+  email: 'zoe@example.com',
+  phone: '+49 30 1234567',
+  taxId: 'DE123456789',
+  address: {
+    line1: 'Hauptstraße 1',
+    line2: null,
+    city: 'Berlin',
+    region: null,
+    postalCode: '10115',
+    country: 'DE',
+  },
+  currency: 'EUR',
+  notes: null,
+}
+const example = {
+  id: '0b9e6a4e-5a41-4a0e-9d43-2a4d8f0f6c11',
+  ...writableExample,
+  createdAt: '2026-01-15T12:00:00.000Z',
+  updatedAt: '2026-01-15T12:00:00.000Z',
+}
+
+export const Customer = t.Object(
+  {
+    id: t.String({ format: 'uuid' }),
+    name: t.String(),
+    email: Nullable(t.String()),
+    phone: Nullable(t.String()),
+    taxId: Nullable(t.String()),
+    address: Nullable(Address),
+    currency: Nullable(t.String({ description: 'ISO-4217' })),
+    notes: Nullable(t.String()),
+    createdAt: t.String({ format: 'date-time' }),
+    updatedAt: t.String({ format: 'date-time' }),
+  },
+  { examples: [example] },
+)
+export type Customer = typeof Customer.static
+
+const fields = {
+  email: OptionalNullable(t.String({ format: 'email', maxLength: 254 })),
+  phone: OptionalNullable(Text(50)),
+  taxId: OptionalNullable(Text(50)),
+  address: OptionalNullable(AddressInput),
+  currency: OptionalNullable(t.String({ format: 'iso-4217', description: 'ISO-4217, e.g. EUR' })),
+  notes: OptionalNullable(Text(2000)),
+}
+
+export const CustomerCreate = t.Object(
+  { name: Text(200), ...fields },
+  {
+    additionalProperties: false,
+    description:
+      'Strings are trimmed; a field that is blank after trimming is rejected (send null to clear it).',
+    examples: [writableExample],
+  },
+)
+export type CustomerCreate = typeof CustomerCreate.static
+
+export const CustomerPatch = t.Object(
+  { name: t.Optional(Text(200)), ...fields },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Only the fields sent change; an `address` replaces the stored one as a whole.',
+    examples: [{ email: 'billing@example.com', currency: 'CHF' }],
+  },
+)
+export type CustomerPatch = typeof CustomerPatch.static
+
+export const CustomerParams = t.Object({ id: t.String({ format: 'uuid' }) })
+
+export const CustomerListQuery = t.Object(
+  {
+    limit: t.Optional(
+      t.Integer({ description: `Page size, 1–${MAX_PAGE_SIZE}; default ${DEFAULT_PAGE_SIZE}` }),
+    ),
+    cursor: t.Optional(t.String({ description: 'The `nextCursor` of the previous page' })),
+    q: t.Optional(
+      t.String({
+        maxLength: 200,
+        description: 'Finds customers whose name or email contains it, ignoring case and accents',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type CustomerListQuery = typeof CustomerListQuery.static
+
+export const CustomerList = t.Object({
+  data: t.Array(Customer),
+  nextCursor: Nullable(t.String({ description: 'Pass as `cursor` for the next page; null on the last one' })),
+})
+
+export const IfMatchHeaders = t.Object({ 'if-match': t.Optional(t.String({ maxLength: 200 })) })

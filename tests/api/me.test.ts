@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createTestApp, type TestApp } from '../helpers/app'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createTestApp()
+})
+afterAll(() => t.close())
+
+type Me = { id: string; profile: Record<string, unknown> & { address: Record<string, unknown> | null } }
+const patch = (token: string, json: unknown, headers: Record<string, string> = {}) =>
+  t.request('/api/v1/me', { method: 'PATCH', token, json, headers })
+const detailPaths = async (res: Response) =>
+  ((await res.json()) as { error: { details: { path: string }[] } }).error.details.map((d) => d.path)
+
+describe('profile', () => {
+  test('when the profile is patched, then fields are trimmed, the address is stored as an object, and GET agrees', async () => {
+    const token = await t.token()
+    const res = await patch(token, {
+      companyName: '  Acme GmbH  ',
+      defaultCurrency: 'EUR',
+      defaultTaxRate: 7.25,
+      paymentTermsDays: 14,
+      invoicePrefix: 'AC-',
+      timezone: 'Europe/Berlin',
+      address: { line1: 'Hauptstraße 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Me
+    expect(body.profile).toMatchObject({
+      companyName: 'Acme GmbH',
+      defaultCurrency: 'EUR',
+      defaultTaxRate: 7.25,
+      paymentTermsDays: 14,
+      invoicePrefix: 'AC-',
+      timezone: 'Europe/Berlin',
+    })
+    expect(body.profile.address).toEqual({
+      line1: 'Hauptstraße 1',
+      line2: null,
+      city: 'Berlin',
+      region: null,
+      postalCode: '10115',
+      country: 'DE',
+    })
+    expect(await (await t.request('/api/v1/me', { token })).json()).toEqual(body)
+  })
+
+  test('when codes are not real (currency, country, time zone) or out of range, then 400 naming each field', async () => {
+    const token = await t.token()
+    const res = await patch(token, {
+      defaultCurrency: 'EURO',
+      timezone: 'Mars/Olympus',
+      paymentTermsDays: -1,
+      invoicePrefix: 'x'.repeat(21),
+    })
+    expect(res.status).toBe(400)
+    expect(await detailPaths(res)).toEqual(
+      expect.arrayContaining(['/defaultCurrency', '/timezone', '/paymentTermsDays', '/invoicePrefix']),
+    )
+    const country = await patch(token, { address: { country: 'XX' } })
+    expect(country.status).toBe(400)
+    const rate = await patch(token, { defaultTaxRate: 7.2501 })
+    expect(rate.status).toBe(400)
+    expect(await detailPaths(rate)).toContain('/defaultTaxRate')
+  })
+
+  test('when If-Match names an older version, then 412 and nothing changes; the current ETag succeeds', async () => {
+    const token = await t.token()
+    const first = await t.request('/api/v1/me', { token })
+    const etag = first.headers.get('etag')!
+    expect(etag).toMatch(/^"me-/)
+    const updated = await patch(token, { companyName: 'First' }, { 'if-match': etag })
+    expect(updated.status).toBe(200)
+    expect(updated.headers.get('etag')).not.toBe(etag)
+    const stale = await patch(token, { companyName: 'Second' }, { 'if-match': etag })
+    expect(stale.status).toBe(412)
+    expect(((await stale.json()) as { error: { code: string } }).error.code).toBe('PRECONDITION_FAILED')
+    const now = (await (await t.request('/api/v1/me', { token })).json()) as Me
+    expect(now.profile['companyName']).toBe('First')
+  })
+
+  test('when nextInvoiceNumber is raised, then it is kept; lowering to a used number is refused', async () => {
+    const token = await t.token()
+    const me = (await (await t.request('/api/v1/me', { token })).json()) as Me
+    expect((await patch(token, { nextInvoiceNumber: 100 })).status).toBe(200)
+    await t.deps.database.db
+      .updateTable('users')
+      .set({ last_invoice_number: 99 })
+      .where('id', '=', me.id)
+      .execute()
+    const lowered = await patch(token, { nextInvoiceNumber: 99 })
+    expect(lowered.status).toBe(400)
+    expect(await detailPaths(lowered)).toEqual(['/nextInvoiceNumber'])
+    expect((await patch(token, { nextInvoiceNumber: 150 })).status).toBe(200)
+  })
+
+  test('when the body is empty, then 400', async () => {
+    expect((await patch(await t.token(), {})).status).toBe(400)
+  })
+})
