@@ -22,7 +22,9 @@ describe('OpenAPI document', () => {
     expect(doc.components.securitySchemes['bearer']).toMatchObject({ type: 'http', scheme: 'bearer' })
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/health/ready', '/api/v1/me']))
     const patch = doc.paths['/api/v1/me']!['patch']!
-    expect(patch.requestBody).toMatchObject({ content: { 'application/json': { schema: { type: 'object' } } } })
+    expect(patch.requestBody).toMatchObject({
+      content: { 'application/json': { schema: { type: 'object' } } },
+    })
     expect(Object.keys(patch.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '412']))
     expect(doc.paths['/files/{*}']).toBeUndefined()
   })

@@ -50,7 +50,13 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
     .post(
       '',
       async ({ user, body, headers, set, status }) => {
-        const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path: PREFIX, body }
+        const request = {
+          userId: user.id,
+          key: headers['idempotency-key'],
+          method: 'POST',
+          path: PREFIX,
+          body,
+        }
         const customer = await withIdempotency(deps.db, request, set, async (trx) => {
           const { version, ...created } = await createCustomer(trx, user.id, body)
           return {

@@ -12,7 +12,12 @@ export interface IdempotencyRow {
 }
 
 /** Claims the key for this request; undefined when another request holds or held it. */
-export async function claimKey(db: Database, userId: string, key: string, requestHash: string): Promise<boolean> {
+export async function claimKey(
+  db: Database,
+  userId: string,
+  key: string,
+  requestHash: string,
+): Promise<boolean> {
   const inserted = await db
     .insertInto('idempotency_keys')
     .values({ user_id: userId, key, request_hash: requestHash, state: 'in_progress' })
@@ -22,17 +27,34 @@ export async function claimKey(db: Database, userId: string, key: string, reques
   return inserted !== undefined
 }
 
-export async function findKey(db: Database, userId: string, key: string): Promise<IdempotencyRow | undefined> {
+export async function findKey(
+  db: Database,
+  userId: string,
+  key: string,
+): Promise<IdempotencyRow | undefined> {
   return db
     .selectFrom('idempotency_keys')
-    .select(['request_hash', 'state', 'response_status', 'response_body', 'response_headers', 'locked_at', 'created_at'])
+    .select([
+      'request_hash',
+      'state',
+      'response_status',
+      'response_body',
+      'response_headers',
+      'locked_at',
+      'created_at',
+    ])
     .where('user_id', '=', userId)
     .where('key', '=', key)
     .executeTakeFirst() as Promise<IdempotencyRow | undefined>
 }
 
 /** Takes over a key whose holder's lease ran out (it crashed or hung); true when this caller won. */
-export async function takeOverStaleKey(db: Database, userId: string, key: string, lockedAt: Date): Promise<boolean> {
+export async function takeOverStaleKey(
+  db: Database,
+  userId: string,
+  key: string,
+  lockedAt: Date,
+): Promise<boolean> {
   const taken = await db
     .updateTable('idempotency_keys')
     .set({ locked_at: sql`now()` })

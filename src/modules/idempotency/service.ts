@@ -50,7 +50,9 @@ function canonicalJson(value: unknown): string {
 }
 
 const hashRequest = (request: IdempotentRequest) =>
-  createHash('sha256').update(`${request.method} ${request.path}\n${canonicalJson(request.body)}`).digest('hex')
+  createHash('sha256')
+    .update(`${request.method} ${request.path}\n${canonicalJson(request.body)}`)
+    .digest('hex')
 
 function apply<T>(target: ResponseTarget, result: WorkResult<T>): T {
   target.status = result.status
@@ -70,7 +72,11 @@ function replay<T>(row: IdempotencyRow, target: ResponseTarget): T {
       headers: { 'idempotent-replayed': 'true' },
     })
   }
-  return apply(target, { status: row.response_status ?? 200, body: row.response_body as T, headers: row.response_headers ?? {} })
+  return apply(target, {
+    status: row.response_status ?? 200,
+    body: row.response_body as T,
+    headers: row.response_headers ?? {},
+  })
 }
 
 const reused = () =>
