@@ -9,6 +9,8 @@ export interface CognitoConfig {
   issuer: string
   jwksUrl: string
   clientIds: readonly string[]
+  /** Least time between two JWKS fetches triggered by unknown key ids. */
+  jwksCooldownSeconds: number
 }
 
 export interface S3Config {
@@ -146,7 +148,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       }
     : undefined
 
-  const cognito = parseCognito(read, problems, url)
+  const cognito = parseCognito(read, problems, url, int('COGNITO_JWKS_COOLDOWN_SECONDS', 30, 0, 3600))
 
   if (isProduction) {
     if (databaseUrl === undefined && !problems.some((p) => p.startsWith('DATABASE_URL'))) {
@@ -205,6 +207,7 @@ function parseCognito(
   read: (name: string) => string | undefined,
   problems: string[],
   url: (name: string, value: string | undefined, protocols: string[]) => string | undefined,
+  jwksCooldownSeconds: number,
 ): CognitoConfig | undefined {
   const region = read('COGNITO_REGION')
   const poolId = read('COGNITO_USER_POOL_ID')
@@ -230,5 +233,5 @@ function parseCognito(
   }
   if (clientIds.length === 0) problems.push('COGNITO_CLIENT_ID must list at least one app client id')
   if (!issuer || clientIds.length === 0) return undefined
-  return { issuer, jwksUrl: `${issuer}/.well-known/jwks.json`, clientIds }
+  return { issuer, jwksUrl: `${issuer}/.well-known/jwks.json`, clientIds, jwksCooldownSeconds }
 }

@@ -12,7 +12,7 @@ export async function createVerifier(config: Readonly<Config>, logger: Logger): 
     return createTokenVerifier({
       issuer: config.cognito.issuer,
       clientIds: config.cognito.clientIds,
-      keys: remoteKeySet(config.cognito.jwksUrl),
+      keys: remoteKeySet(config.cognito.jwksUrl, config.cognito.jwksCooldownSeconds),
     })
   }
   if (config.isProduction) throw new Error('the development token issuer cannot run in production')

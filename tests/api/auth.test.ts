@@ -153,3 +153,34 @@ describe('authentication with Cognito tokens verified against the JWKS', () => {
     }
   })
 })
+
+describe('key rotation', () => {
+  test('when a token names a new kid, then the JWKS is refetched once per cool-down and the token accepted', async () => {
+    const own = await createTestApp({ COGNITO_JWKS_COOLDOWN_SECONDS: '0' })
+    try {
+      expect((await own.request('/api/v1/me', { token: await own.token() })).status).toBe(200)
+      expect(own.issuer.fetches()).toBe(1)
+      const kid = await own.issuer.rotate()
+      const rotated = await own.issuer.sign({}, { kid })
+      expect((await own.request('/api/v1/me', { token: rotated })).status).toBe(200)
+      expect(own.issuer.fetches()).toBe(2)
+    } finally {
+      await own.close()
+    }
+  })
+
+  test('when unknown kids arrive within the cool-down, then the JWKS is not refetched for each of them', async () => {
+    const own = await createTestApp({ COGNITO_JWKS_COOLDOWN_SECONDS: '60' })
+    try {
+      expect((await own.request('/api/v1/me', { token: await own.token() })).status).toBe(200)
+      const { privateKey } = await generateKeyPair('RS256')
+      for (let i = 0; i < 5; i++) {
+        const forged = await own.issuer.sign({}, { privateKey, kid: `unknown-${i}` })
+        expect((await own.request('/api/v1/me', { token: forged })).status).toBe(401)
+      }
+      expect(own.issuer.fetches()).toBe(1)
+    } finally {
+      await own.close()
+    }
+  })
+})

@@ -49,6 +49,7 @@ describe('config', () => {
       issuer: 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123',
       jwksUrl: 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123/.well-known/jwks.json',
       clientIds: ['web', 'mobile'],
+      jwksCooldownSeconds: 30,
     })
     expect(config.s3?.bucket).toBe('invoices-pdf')
   })

@@ -26,11 +26,14 @@ export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>
 }
 
-/** Keys of a Cognito user pool, fetched once, kept, and refetched (at most every 30 s) on an unknown `kid`. */
-export function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
+/**
+ * Keys of a Cognito user pool, fetched once and kept: an unknown `kid` refetches the set, at most once per
+ * cool-down, and a failed refetch leaves the known keys in use.
+ */
+export function remoteKeySet(jwksUrl: string, cooldownSeconds = 30): JWTVerifyGetKey {
   return createRemoteJWKSet(new URL(jwksUrl), {
     timeoutDuration: 5_000,
-    cooldownDuration: 30_000,
+    cooldownDuration: cooldownSeconds * 1000,
     cacheMaxAge: Number.POSITIVE_INFINITY,
   })
 }
