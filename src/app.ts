@@ -3,6 +3,7 @@ import type { Config } from './config'
 import type { TokenVerifier } from './lib/auth/verifier'
 import type { DatabaseHandle } from './lib/db'
 import type { Logger } from './lib/logger'
+import { createMetrics } from './lib/metrics'
 import type { Storage } from './lib/storage'
 import { LocalDiskStorage } from './lib/storage'
 import { customersModule } from './modules/customers'
@@ -12,7 +13,9 @@ import { meModule } from './modules/me'
 import { authPlugin } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
 import { errorHandler } from './plugins/errors'
+import { metricsPlugin } from './plugins/metrics'
 import { openapiPlugin } from './plugins/openapi'
+import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContext } from './plugins/request-context'
 import { requestLog } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
@@ -30,6 +33,7 @@ export function createApp(deps: AppDeps) {
   const { config, logger, database, storage } = deps
   const db = database.db
   const auth = authPlugin({ verifier: deps.verifier, db, logger })
+  const metrics = createMetrics({ database })
 
   const app = new Elysia({ normalize: false, aot: true })
   app
@@ -37,7 +41,9 @@ export function createApp(deps: AppDeps) {
     .use(securityHeaders)
     .use(errorHandler({ logger, routes: () => app.routes }))
     .use(requestLog(logger))
+    .use(metricsPlugin({ metrics, token: config.metricsToken }))
   if (config.corsOrigins.length > 0) app.use(corsPlugin(config.corsOrigins))
+  app.use(rateLimitPlugin({ config, logger, metrics }))
   app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
   app.use(customersModule({ db, auth }))
   if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))
