@@ -21,31 +21,15 @@ export async function insertCustomer(
     .executeTakeFirstOrThrow()
 }
 
+/** `forUpdate` locks the row until the transaction ends, for read-check-write sequences. */
 export async function findCustomer(
   db: Database,
   userId: string,
   id: string,
+  options: { forUpdate?: boolean } = {},
 ): Promise<CustomerRow | undefined> {
-  return db
-    .selectFrom('customers')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('id', '=', id)
-    .executeTakeFirst()
-}
-
-export async function lockCustomer(
-  db: Database,
-  userId: string,
-  id: string,
-): Promise<CustomerRow | undefined> {
-  return db
-    .selectFrom('customers')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst()
+  const query = db.selectFrom('customers').selectAll().where('user_id', '=', userId).where('id', '=', id)
+  return (options.forUpdate ? query.forUpdate() : query).executeTakeFirst()
 }
 
 export async function updateCustomer(

@@ -12,7 +12,6 @@ import {
   findCustomer,
   insertCustomer,
   listCustomers as listRows,
-  lockCustomer,
   updateCustomer as updateRow,
 } from './repository'
 import { foldForSearch, searchTextOf } from './search'
@@ -143,7 +142,7 @@ export async function updateCustomer(
 ): Promise<VersionedCustomer> {
   const patch = trimmed(body)
   return db.transaction().execute(async (trx) => {
-    const current = await lockCustomer(trx, userId, id)
+    const current = await findCustomer(trx, userId, id, { forUpdate: true })
     if (!current) throw notFound('Customer')
     expectedVersion(ifMatch, ETAG_KIND, id, current.version)
     const update = toUpdate(patch)
@@ -163,7 +162,7 @@ export async function deleteCustomer(
 ): Promise<void> {
   try {
     await db.transaction().execute(async (trx) => {
-      const current = await lockCustomer(trx, userId, id)
+      const current = await findCustomer(trx, userId, id, { forUpdate: true })
       if (!current) throw notFound('Customer')
       expectedVersion(ifMatch, ETAG_KIND, id, current.version)
       await deleteRow(trx, userId, id)
