@@ -1,13 +1,7 @@
+import type { AddressJson } from '../../../db/schema.ts'
 import type { InvoiceTotals } from '../../shared/money.ts'
 
-export type Address = {
-  line1: string | null
-  line2: string | null
-  city: string | null
-  region: string | null
-  postalCode: string | null
-  country: string | null
-}
+export type Address = AddressJson
 
 export type SellerSnapshot = {
   companyName: string | null
