@@ -31,11 +31,28 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return typeof code === 'string' && DATABASE_DOWN_CODES.has(code)
 }
 
+type Issue = ValidationError['all'][number]
+const depth = (issues: Issue[]) =>
+  Math.max(0, ...issues.map((i) => ('path' in i ? i.path.split('/').length : 0)))
+
+/**
+ * A value that fails a union (e.g. a nullable object) reports "should be one of object, null" at the union;
+ * the variant whose errors reach deepest says what is actually wrong (`/address/country`), so report those.
+ */
+function specific(issue: Issue): Issue[] {
+  const variants = ('errors' in issue && Array.isArray(issue.errors) ? issue.errors : []).map(
+    (it) => [...it] as Issue[],
+  )
+  const best = variants.filter((v) => v.length > 0).sort((a, b) => depth(b) - depth(a))[0]
+  if (!best || depth(best) <= depth([issue])) return [issue]
+  return best.flatMap(specific)
+}
+
 function validationDetails(error: ValidationError): ErrorDetail[] {
   const where = error.type === 'body' ? '' : `/${error.type}`
   const seen = new Set<string>()
   const details: ErrorDetail[] = []
-  for (const issue of error.all) {
+  for (const issue of error.all.flatMap(specific)) {
     const path = `${where}${'path' in issue ? issue.path : ''}` || '/'
     const message = ('summary' in issue && issue.summary) || issue.message
     const key = `${path}\0${message}`

@@ -118,7 +118,7 @@ describe('creating a customer', () => {
     ['the name is longer than 200', { name: 'x'.repeat(201) }, '/name'],
     ['the email is not an email', { name: 'Ada', email: 'not-an-email' }, '/email'],
     ['the currency is not ISO-4217', { name: 'Ada', currency: 'EURO' }, '/currency'],
-    ['the address country is not ISO-3166', { name: 'Ada', address: { country: 'XX' } }, '/address'],
+    ['the address country is not ISO-3166', { name: 'Ada', address: { country: 'XX' } }, '/address/country'],
     ['an address line is blank after trimming', { name: 'Ada', address: { city: '  ' } }, '/address/city'],
     ['a field is unknown', { name: 'Ada', total: 5 }, '/total'],
   ]

@@ -60,6 +60,7 @@ describe('profile', () => {
     )
     const country = await patch(token, { address: { country: 'XX' } })
     expect(country.status).toBe(400)
+    expect(await detailPaths(country)).toEqual(['/address/country'])
     const rate = await patch(token, { defaultTaxRate: 7.2501 })
     expect(rate.status).toBe(400)
     expect(await detailPaths(rate)).toContain('/defaultTaxRate')
