@@ -71,8 +71,110 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp
 }
 
+export type InvoiceStatus = 'draft' | 'sent' | 'partially_paid' | 'paid' | 'void'
+export type PaymentMethod = 'bank_transfer' | 'card' | 'cash' | 'check' | 'other'
+export type InvoiceEventType =
+  | 'created'
+  | 'updated'
+  | 'sent'
+  | 'payment_recorded'
+  | 'paid'
+  | 'voided'
+  | 'pdf_regenerated'
+
+/** Calendar dates travel as `YYYY-MM-DD` strings both ways (postgres.js is told not to parse them). */
+export type CalendarDate = ColumnType<string, string, string>
+
+export interface SellerJson {
+  companyName: string | null
+  email: string | null
+  phone: string | null
+  taxId: string | null
+  address: AddressJson | null
+}
+
+export interface BillToJson {
+  name: string
+  email: string | null
+  taxId: string | null
+  address: AddressJson | null
+}
+
+export interface InvoicesTable {
+  id: Generated<string>
+  user_id: string
+  customer_id: string
+  number: string | null
+  number_seq: Int8 | null
+  status: ColumnType<InvoiceStatus, InvoiceStatus | undefined, InvoiceStatus>
+  currency: string
+  issue_date: CalendarDate
+  due_date: CalendarDate
+  discount_percent: NumericDefault
+  notes: string | null
+  bill_to: Json<BillToJson> | null
+  seller: Json<SellerJson> | null
+  search_text: ColumnType<string, string | undefined, string>
+  subtotal: Int8Default
+  discount_total: Int8Default
+  tax_total: Int8Default
+  total: Int8Default
+  amount_paid: Int8Default
+  pdf_key: string | null
+  pdf_sha256: string | null
+  pdf_size: number | null
+  pdf_generated_at: Date | null
+  sent_at: Date | null
+  paid_at: Date | null
+  voided_at: Date | null
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface InvoiceItemsTable {
+  id: Generated<string>
+  invoice_id: string
+  user_id: string
+  position: number
+  description: string
+  quantity: Numeric
+  unit_price: Int8
+  tax_rate: Numeric
+  subtotal: Int8
+  discount: Int8
+  tax: Int8
+  total: Int8
+}
+
+export interface PaymentsTable {
+  id: Generated<string>
+  invoice_id: string
+  user_id: string
+  amount: Int8
+  paid_at: ColumnType<Date, Date | string, Date | string>
+  method: PaymentMethod
+  reference: string | null
+  created_at: Timestamp
+}
+
+export interface InvoiceEventsTable {
+  seq: Generated<Int8>
+  id: Generated<string>
+  invoice_id: string
+  user_id: string
+  type: InvoiceEventType
+  at: Timestamp
+  actor_id: string | null
+  data: ColumnType<unknown, unknown | undefined, unknown>
+}
+
 export interface DB {
   users: UsersTable
   idempotency_keys: IdempotencyKeysTable
+  invoices: InvoicesTable
+  invoice_items: InvoiceItemsTable
+  payments: PaymentsTable
+  invoice_events: InvoiceEventsTable
   customers: CustomersTable
 }

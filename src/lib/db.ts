@@ -38,6 +38,10 @@ export async function openDatabase(
     connect_timeout: config.db.connectTimeoutSeconds,
     max_lifetime: 60 * 30,
     onnotice: () => {},
+    // Calendar dates stay `YYYY-MM-DD` strings: a JS Date would shift them by the process's time zone.
+    types: {
+      date: { to: 1082, from: [1082], serialize: (value: string) => value, parse: (value: string) => value },
+    },
     connection: {
       application_name: 'invoice-api',
       ...(config.db.statementTimeoutMs > 0 && !embedded
