@@ -1,7 +1,7 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely'
 import type { CustomersTable } from '../../../db/schema'
 import type { Database } from '../../lib/db'
-import { containsPattern } from './search'
+import { containsPattern } from '../../shared/search'
 
 export type CustomerRow = Selectable<CustomersTable>
 export type CustomerInsert = Omit<Insertable<CustomersTable>, 'user_id'>

@@ -1,9 +1,9 @@
-import type { AddressJson } from '../../../db/schema'
 import type { Database } from '../../lib/db'
-import { AppError, type ErrorDetail, notFound } from '../../shared/errors'
+import { AppError, notFound } from '../../shared/errors'
 import { expectedVersion } from '../../shared/etag'
+import { toAddressJson, trimStrings } from '../../shared/input'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
-import type { AddressInput } from '../../shared/schemas'
+import { foldForSearch, searchTextOf } from '../../shared/search'
 import type { Customer, CustomerCreate, CustomerListQuery, CustomerPatch } from './model'
 import {
   type CustomerRow,
@@ -14,7 +14,6 @@ import {
   listCustomers as listRows,
   updateCustomer as updateRow,
 } from './repository'
-import { foldForSearch, searchTextOf } from './search'
 
 export const ETAG_KIND = 'customer'
 const LIST_SORT = 'customers:-createdAt'
@@ -39,44 +38,12 @@ export function toCustomer(row: CustomerRow): VersionedCustomer {
   }
 }
 
-/** Trims every string of the input; a string left blank is an error naming its path, as the schema would. */
-function trimmed<T>(input: T): T {
-  const blank: ErrorDetail[] = []
-  const walk = (value: unknown, path: string): unknown => {
-    if (typeof value === 'string') {
-      const result = value.trim()
-      if (result === '') blank.push({ path, message: 'must not be blank (send null to clear it)' })
-      return result
-    }
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, walk(v, `${path}/${key}`)]))
-    }
-    return value
-  }
-  const result = walk(input, '') as T
-  if (blank.length > 0)
-    throw new AppError('VALIDATION_ERROR', 'Request validation failed', { details: blank })
-  return result
-}
-
-const toAddressJson = (address: AddressInput | null | undefined): AddressJson | null =>
-  address
-    ? {
-        line1: address.line1 ?? null,
-        line2: address.line2 ?? null,
-        city: address.city ?? null,
-        region: address.region ?? null,
-        postalCode: address.postalCode ?? null,
-        country: address.country ?? null,
-      }
-    : null
-
 export async function createCustomer(
   db: Database,
   userId: string,
   body: CustomerCreate,
 ): Promise<VersionedCustomer> {
-  const input = trimmed(body)
+  const input = trimStrings(body)
   const row = await insertCustomer(db, userId, {
     name: input.name,
     email: input.email ?? null,
@@ -140,7 +107,7 @@ export async function updateCustomer(
   body: CustomerPatch,
   ifMatch: string | null,
 ): Promise<VersionedCustomer> {
-  const patch = trimmed(body)
+  const patch = trimStrings(body)
   return db.transaction().execute(async (trx) => {
     const current = await findCustomer(trx, userId, id, { forUpdate: true })
     if (!current) throw notFound('Customer')

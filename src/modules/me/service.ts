@@ -2,6 +2,7 @@ import type { VerifiedToken } from '../../lib/auth/verifier'
 import type { Database } from '../../lib/db'
 import { AppError, notFound } from '../../shared/errors'
 import { expectedVersion } from '../../shared/etag'
+import { toAddressJson, trimStrings } from '../../shared/input'
 import { decimal3ToString, parsePercent } from '../../shared/money'
 import type { Me, ProfilePatch } from './model'
 import {
@@ -64,33 +65,15 @@ export async function getMe(db: Database, userId: string): Promise<Me & { versio
   return { ...toMe(row), version: row.version }
 }
 
-const emptyAddress = {
-  line1: null,
-  line2: null,
-  city: null,
-  region: null,
-  postalCode: null,
-  country: null,
-}
-
 /** Trims every string field; an address replaces the stored one as a whole, absent fields becoming null. */
-function toUserUpdate(patch: ProfilePatch): UserUpdate {
-  const trimmed = <T extends string | null | undefined>(value: T) =>
-    typeof value === 'string' ? value.trim() : value
+function toUserUpdate(body: ProfilePatch): UserUpdate {
+  const patch = trimStrings(body)
   const update: UserUpdate = {}
-  if (patch.companyName !== undefined) update.company_name = trimmed(patch.companyName)
-  if (patch.email !== undefined) update.profile_email = trimmed(patch.email)
-  if (patch.phone !== undefined) update.phone = trimmed(patch.phone)
-  if (patch.taxId !== undefined) update.tax_id = trimmed(patch.taxId)
-  if (patch.address !== undefined) {
-    update.address =
-      patch.address === null
-        ? null
-        : {
-            ...emptyAddress,
-            ...Object.fromEntries(Object.entries(patch.address).map(([k, v]) => [k, trimmed(v)])),
-          }
-  }
+  if (patch.companyName !== undefined) update.company_name = patch.companyName
+  if (patch.email !== undefined) update.profile_email = patch.email
+  if (patch.phone !== undefined) update.phone = patch.phone
+  if (patch.taxId !== undefined) update.tax_id = patch.taxId
+  if (patch.address !== undefined) update.address = toAddressJson(patch.address)
   if (patch.defaultCurrency !== undefined) update.default_currency = patch.defaultCurrency
   if (patch.paymentTermsDays !== undefined) update.payment_terms_days = patch.paymentTermsDays
   if (patch.defaultTaxRate !== undefined) {
