@@ -60,7 +60,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   )
   await sql`create index invoices_user_due_date_idx on invoices (user_id, due_date, id)`.execute(db)
   await sql`create index invoices_user_total_idx on invoices (user_id, total, id)`.execute(db)
+  // Drafts have no number: they come after the numbered invoices in both directions.
   await sql`create index invoices_user_number_seq_idx on invoices (user_id, number_seq, id)`.execute(db)
+  await sql`create index invoices_user_number_seq_desc_idx on invoices (user_id, number_seq desc nulls last, id desc)`.execute(
+    db,
+  )
   await sql`create index invoices_user_status_issue_date_idx on invoices (user_id, status, issue_date desc, id desc)`.execute(
     db,
   )

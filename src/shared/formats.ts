@@ -1,4 +1,5 @@
 import { FormatRegistry } from '@sinclair/typebox'
+import { isCalendarDate } from './dates'
 import { isValidCurrency } from './money'
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' })
@@ -23,8 +24,6 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
-const THREE_DECIMALS = /^\d+(\.\d{1,3})?$/
-
 /**
  * Formats the schemas name, so validation, error details and the OpenAPI document come from one place.
  * Registered once at import.
@@ -32,9 +31,5 @@ const THREE_DECIMALS = /^\d+(\.\d{1,3})?$/
 FormatRegistry.Set('iso-4217', (value) => /^[A-Z]{3}$/.test(value) && isValidCurrency(value))
 FormatRegistry.Set('iso-3166-alpha-2', isCountryCode)
 FormatRegistry.Set('iana-time-zone', isTimeZone)
+FormatRegistry.Set('calendar-date', isCalendarDate)
 FormatRegistry.Set('printable', (value) => /^[\x20-\x7E]*$/.test(value) && value.trim() === value)
-
-/** A number with at most three fraction digits, judged on its shortest decimal form, never by float arithmetic. */
-export function hasAtMostThreeDecimals(value: number): boolean {
-  return Number.isFinite(value) && THREE_DECIMALS.test(String(Math.abs(value)))
-}
