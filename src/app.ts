@@ -9,6 +9,7 @@ import { LocalDiskStorage } from './lib/storage'
 import { customersModule } from './modules/customers'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
+import { invoicesModule } from './modules/invoices'
 import { meModule } from './modules/me'
 import { authPlugin } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps) {
   app.use(rateLimitPlugin({ config, logger, metrics }))
   app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
   app.use(customersModule({ db, auth }))
+  app.use(invoicesModule({ db, auth }))
   if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))
   return app
 }

@@ -19,6 +19,7 @@ export const openapiPlugin = () =>
       tags: [
         { name: 'Health', description: 'Liveness and readiness' },
         { name: 'Profile', description: 'The signed-in user and their business profile' },
+        { name: 'Invoices', description: 'Drafts, issuing, payments, voiding and the audit trail' },
         { name: 'Customers', description: 'The people and companies invoices are billed to' },
       ],
       components: {

@@ -53,3 +53,8 @@ export const AddressInput = t.Object(
   { additionalProperties: false },
 )
 export type AddressInput = typeof AddressInput.static
+
+export const IfMatch = t.Optional(
+  t.String({ maxLength: 200, description: 'The ETag last seen; 412 PRECONDITION_FAILED when it is stale' }),
+)
+export const IfMatchHeaders = t.Object({ 'if-match': IfMatch })

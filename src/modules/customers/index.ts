@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
-import { authErrors, ErrorResponse } from '../../shared/schemas'
+import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
 import { IdempotencyHeaders } from '../idempotency/model'
 import { withIdempotency } from '../idempotency/service'
 import {
@@ -12,7 +12,6 @@ import {
   CustomerListQuery,
   CustomerParams,
   CustomerPatch,
-  IfMatchHeaders,
 } from './model'
 import {
   createCustomer,

@@ -96,5 +96,3 @@ export const CustomerList = t.Object({
   data: t.Array(Customer),
   nextCursor: Nullable(t.String({ description: 'Pass as `cursor` for the next page; null on the last one' })),
 })
-
-export const IfMatchHeaders = t.Object({ 'if-match': t.Optional(t.String({ maxLength: 200 })) })

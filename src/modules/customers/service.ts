@@ -4,6 +4,7 @@ import { expectedVersion } from '../../shared/etag'
 import { toAddressJson, trimStrings } from '../../shared/input'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
 import { foldForSearch, searchTextOf } from '../../shared/search'
+import { refreshDraftSearch } from '../invoices/service'
 import type { Customer, CustomerCreate, CustomerListQuery, CustomerPatch } from './model'
 import {
   type CustomerRow,
@@ -116,6 +117,9 @@ export async function updateCustomer(
     if (patch.name !== undefined || patch.email !== undefined) {
       const email = patch.email !== undefined ? patch.email : current.email
       update.search_text = searchTextOf(patch.name ?? current.name, email)
+    }
+    if (patch.name !== undefined && patch.name !== current.name) {
+      await refreshDraftSearch(trx, userId, id, patch.name)
     }
     return toCustomer(await updateRow(trx, userId, id, update))
   })

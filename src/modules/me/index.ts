@@ -1,8 +1,8 @@
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
-import { authErrors, ErrorResponse } from '../../shared/schemas'
+import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
 import { Me, ProfilePatch } from './model'
 import { getMe, updateProfile } from './service'
 
@@ -31,7 +31,7 @@ export function meModule(deps: { db: Database; auth: AuthPlugin }) {
       {
         body: ProfilePatch,
         parse: 'json',
-        headers: t.Object({ 'if-match': t.Optional(t.String({ maxLength: 200 })) }),
+        headers: IfMatchHeaders,
         response: { 200: Me, ...authErrors, 412: ErrorResponse },
         detail: {
           summary: 'Update the business profile',

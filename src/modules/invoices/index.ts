@@ -1,0 +1,152 @@
+import { Elysia, t } from 'elysia'
+import type { Database } from '../../lib/db'
+import type { AuthPlugin } from '../../plugins/auth'
+import { etagFor } from '../../shared/etag'
+import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
+import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
+import { withIdempotency } from '../idempotency/service'
+import {
+  Invoice,
+  InvoiceCreate,
+  InvoiceEvents,
+  InvoiceList,
+  InvoiceListQuery,
+  InvoiceParams,
+  InvoicePatch,
+} from './model'
+import {
+  createInvoice,
+  deleteInvoice,
+  ETAG_KIND,
+  getInvoice,
+  listInvoiceEvents,
+  listInvoices,
+  updateInvoice,
+  voidInvoice,
+} from './service'
+
+export const INVOICES_PREFIX = '/api/v1/invoices'
+
+export const invoiceEtag = (invoice: Invoice) => etagFor(ETAG_KIND, invoice.id, invoice.version)
+
+const withEtag = (set: { headers: Record<string, unknown> }, invoice: Invoice) => {
+  set.headers['etag'] = invoiceEtag(invoice)
+  return invoice
+}
+
+export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
+  const { db } = deps
+  return new Elysia({ name: 'invoices', prefix: INVOICES_PREFIX, detail: { tags: ['Invoices'] } })
+    .use(deps.auth)
+    .get('', ({ user, query }) => listInvoices(db, user.id, query), {
+      query: InvoiceListQuery,
+      response: { 200: InvoiceList, ...authErrors },
+      detail: {
+        summary: 'List invoices',
+        description:
+          'Filters combine; `q` matches the number or the customer name ignoring case and accents. Pages ' +
+          'follow `nextCursor` and are stable under inserts.',
+      },
+    })
+    .post(
+      '',
+      async ({ user, body, headers, set, status }) => {
+        const request = {
+          userId: user.id,
+          key: headers['idempotency-key'],
+          method: 'POST',
+          path: INVOICES_PREFIX,
+          body,
+        }
+        const invoice = await withIdempotency(db, request, set, async (trx) => {
+          const created = await createInvoice(trx, user.id, body)
+          return {
+            status: 201,
+            body: created,
+            headers: { etag: invoiceEtag(created), location: `${INVOICES_PREFIX}/${created.id}` },
+          }
+        })
+        return status(201, invoice)
+      },
+      {
+        body: InvoiceCreate,
+        parse: 'json',
+        headers: IdempotencyHeaders,
+        response: { 201: Invoice, ...authErrors, 409: ErrorResponse },
+        detail: {
+          summary: 'Create a draft invoice',
+          description:
+            "Currency defaults to the customer's, then the profile's; `issueDate` to today in the profile's " +
+            'time zone; `dueDate` to issueDate + paymentTermsDays; each `taxRate` to the profile default. ' +
+            'Totals are computed by the server: a request that sends one is refused.',
+        },
+      },
+    )
+    .get('/:id', async ({ user, params, set }) => withEtag(set, await getInvoice(db, user.id, params.id)), {
+      params: InvoiceParams,
+      response: { 200: Invoice, ...authErrors, 404: ErrorResponse },
+      detail: { summary: 'One invoice', description: 'Carries an `ETag` for `If-Match`.' },
+    })
+    .patch(
+      '/:id',
+      async ({ user, params, body, headers, set }) =>
+        withEtag(set, await updateInvoice(db, user.id, params.id, body, headers['if-match'] ?? null)),
+      {
+        params: InvoiceParams,
+        body: InvoicePatch,
+        parse: 'json',
+        headers: IfMatchHeaders,
+        response: { 200: Invoice, ...authErrors, 404: ErrorResponse, 409: ErrorResponse, 412: ErrorResponse },
+        detail: {
+          summary: 'Update a draft',
+          description:
+            '`items` replace all items. Issued invoices are immutable (409 `INVALID_STATUS_TRANSITION`).',
+        },
+      },
+    )
+    .delete(
+      '/:id',
+      async ({ user, params, headers, status }) => {
+        await deleteInvoice(db, user.id, params.id, headers['if-match'] ?? null)
+        return status(204, undefined)
+      },
+      {
+        params: InvoiceParams,
+        headers: IfMatchHeaders,
+        response: {
+          204: t.Void({ description: 'Deleted' }),
+          ...authErrors,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          412: ErrorResponse,
+        },
+        detail: { summary: 'Delete a draft', description: 'Issued invoices are voided, not deleted (409).' },
+      },
+    )
+    .post(
+      '/:id/void',
+      async ({ user, params, headers, set }) => {
+        const path = `${INVOICES_PREFIX}/${params.id}/void`
+        const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
+        const invoice = await withIdempotency(db, request, set, async (trx) => {
+          const voided = await voidInvoice(trx, user.id, params.id, headers['if-match'] ?? null)
+          return { status: 200, body: voided, headers: { etag: invoiceEtag(voided) } }
+        })
+        return invoice
+      },
+      {
+        params: InvoiceParams,
+        headers: ChangeHeaders,
+        response: { 200: Invoice, ...authErrors, 404: ErrorResponse, 409: ErrorResponse, 412: ErrorResponse },
+        detail: {
+          summary: 'Void a sent invoice',
+          description: 'Only a `sent` invoice without payments; drafts are deleted instead.',
+        },
+      },
+    )
+    .get('/:id/events', ({ user, params }) => listInvoiceEvents(db, user.id, params.id), {
+      params: InvoiceParams,
+      response: { 200: InvoiceEvents, ...authErrors, 404: ErrorResponse },
+      detail: { summary: "The invoice's audit trail, oldest first" },
+    })
+}

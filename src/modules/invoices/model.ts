@@ -1,0 +1,217 @@
+import { t } from 'elysia'
+import '../../shared/formats'
+import { MAX_QUANTITY, MAX_UNIT_PRICE, MIN_UNIT_PRICE } from '../../shared/money'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../shared/pagination'
+import { Address, Nullable, OptionalNullable, Text } from '../../shared/schemas'
+
+export const MAX_ITEMS = 500
+export const STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'void'] as const
+export const SORTS = [
+  'issueDate',
+  '-issueDate',
+  'dueDate',
+  '-dueDate',
+  'total',
+  '-total',
+  'number',
+  '-number',
+] as const
+export const PAYMENT_METHODS = ['bank_transfer', 'card', 'cash', 'check', 'other'] as const
+export const EVENT_TYPES = [
+  'created',
+  'updated',
+  'sent',
+  'payment_recorded',
+  'paid',
+  'voided',
+  'pdf_regenerated',
+] as const
+
+const literals = <const T extends readonly [string, ...string[]]>(
+  values: T,
+  options: { description?: string } = {},
+) => t.UnionEnum(values, options)
+
+export const CalendarDate = (description?: string) =>
+  t.String({ format: 'calendar-date', examples: ['2026-01-15'], ...(description ? { description } : {}) })
+const Percent = (description: string) =>
+  t.Number({ minimum: 0, maximum: 100, description: `${description}; a percentage with at most 3 decimals` })
+const Money = (description: string) =>
+  t.Integer({ description: `${description}, in minor units of the currency` })
+
+export const ItemInput = t.Object(
+  {
+    description: Text(500),
+    quantity: t.Number({
+      exclusiveMinimum: 0,
+      maximum: MAX_QUANTITY,
+      description: 'Greater than 0, at most 3 decimals',
+      examples: [1.5],
+    }),
+    unitPrice: t.Integer({
+      minimum: MIN_UNIT_PRICE,
+      maximum: MAX_UNIT_PRICE,
+      description: 'Minor units of the invoice currency; negative for a credit line',
+      examples: [1999],
+    }),
+    taxRate: t.Optional(Percent("Tax rate; the profile's defaultTaxRate when absent")),
+  },
+  { additionalProperties: false },
+)
+export type ItemInput = typeof ItemInput.static
+
+const writable = {
+  currency: t.Optional(
+    t.String({ format: 'iso-4217', description: "ISO-4217; the customer's, else the profile's" }),
+  ),
+  issueDate: t.Optional(CalendarDate("Defaults to today in the profile's time zone")),
+  dueDate: t.Optional(CalendarDate('Defaults to issueDate + paymentTermsDays; not before issueDate')),
+  discountPercent: t.Optional(Percent('Discount applied to every line before tax')),
+  notes: OptionalNullable(Text(2000)),
+  items: t.Optional(
+    t.Array(ItemInput, {
+      maxItems: MAX_ITEMS,
+      description: `At most ${MAX_ITEMS}; replaces all items on update`,
+    }),
+  ),
+}
+
+const itemsExample = [{ description: 'Design work', quantity: 3, unitPrice: 1999, taxRate: 19 }]
+
+export const InvoiceCreate = t.Object(
+  { customerId: t.String({ format: 'uuid' }), ...writable },
+  {
+    additionalProperties: false,
+    examples: [{ customerId: '0b9e6a4e-5a41-4a0e-9d43-2a4d8f0f6c11', items: itemsExample }],
+  },
+)
+export type InvoiceCreate = typeof InvoiceCreate.static
+
+export const InvoicePatch = t.Object(
+  { customerId: t.Optional(t.String({ format: 'uuid' })), ...writable },
+  { additionalProperties: false, minProperties: 1, examples: [{ discountPercent: 10, items: itemsExample }] },
+)
+export type InvoicePatch = typeof InvoicePatch.static
+
+export const InvoiceItem = t.Object({
+  id: t.String({ format: 'uuid' }),
+  description: t.String(),
+  quantity: t.Number(),
+  unitPrice: Money('Unit price'),
+  taxRate: t.Number(),
+  subtotal: Money('round(quantity × unitPrice)'),
+  discount: Money('round(subtotal × discountPercent / 100)'),
+  tax: Money('round((subtotal − discount) × taxRate / 100)'),
+  total: Money('subtotal − discount + tax'),
+})
+
+export const Payment = t.Object({
+  id: t.String({ format: 'uuid' }),
+  amount: Money('Amount paid'),
+  paidAt: t.String({ format: 'date-time' }),
+  method: literals(PAYMENT_METHODS),
+  reference: Nullable(t.String()),
+  createdAt: t.String({ format: 'date-time' }),
+})
+export type Payment = typeof Payment.static
+
+export const BillTo = t.Object(
+  { name: t.String(), email: Nullable(t.String()), taxId: Nullable(t.String()), address: Nullable(Address) },
+  { description: 'Frozen when sent; live from the customer while draft' },
+)
+
+export const Seller = t.Object(
+  {
+    companyName: Nullable(t.String()),
+    email: Nullable(t.String()),
+    phone: Nullable(t.String()),
+    taxId: Nullable(t.String()),
+    address: Nullable(Address),
+  },
+  { description: 'The business profile, frozen when sent' },
+)
+
+export const Invoice = t.Object({
+  id: t.String({ format: 'uuid' }),
+  number: Nullable(t.String({ description: 'invoicePrefix + zero-padded number; null while draft' })),
+  status: literals(STATUSES),
+  customerId: t.String({ format: 'uuid' }),
+  billTo: BillTo,
+  from: Seller,
+  currency: t.String(),
+  issueDate: CalendarDate(),
+  dueDate: CalendarDate(),
+  discountPercent: t.Number(),
+  notes: Nullable(t.String()),
+  items: t.Array(InvoiceItem),
+  subtotal: Money('Sum of line subtotals'),
+  discountTotal: Money('Sum of line discounts'),
+  taxTotal: Money('Sum of line taxes'),
+  total: Money('Sum of line totals'),
+  amountPaid: Money('Sum of payments'),
+  amountDue: Money('total − amountPaid'),
+  isOverdue: t.Boolean({
+    description: "sent or partially paid, and due before today in the profile's time zone",
+  }),
+  payments: t.Array(Payment),
+  pdf: Nullable(
+    t.Object({ sha256: t.String(), size: t.Integer(), generatedAt: t.String({ format: 'date-time' }) }),
+  ),
+  sentAt: Nullable(t.String({ format: 'date-time' })),
+  paidAt: Nullable(t.String({ format: 'date-time' })),
+  voidedAt: Nullable(t.String({ format: 'date-time' })),
+  version: t.Integer(),
+  createdAt: t.String({ format: 'date-time' }),
+  updatedAt: t.String({ format: 'date-time' }),
+})
+export type Invoice = typeof Invoice.static
+
+export const InvoiceList = t.Object({ data: t.Array(Invoice), nextCursor: Nullable(t.String()) })
+
+export const InvoiceListQuery = t.Object(
+  {
+    status: t.Optional(
+      literals([...STATUSES, 'overdue'], { description: '`overdue`: sent or partially paid and past due' }),
+    ),
+    customerId: t.Optional(t.String({ format: 'uuid' })),
+    issuedFrom: t.Optional(CalendarDate('Issued on or after')),
+    issuedTo: t.Optional(CalendarDate('Issued on or before')),
+    q: t.Optional(
+      t.String({ minLength: 1, maxLength: 200, description: 'Matches the number or customer name' }),
+    ),
+    sort: t.Optional(literals(SORTS, { description: '`-issueDate` by default; drafts sort after numbers' })),
+    limit: t.Optional(t.Integer({ description: `1–${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}` })),
+    cursor: t.Optional(t.String({ description: 'The nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+)
+export type InvoiceListQuery = typeof InvoiceListQuery.static
+
+export const InvoiceParams = t.Object({ id: t.String({ format: 'uuid' }) })
+
+export const InvoiceEvent = t.Object({
+  id: t.String({ format: 'uuid' }),
+  type: literals(EVENT_TYPES),
+  at: t.String({ format: 'date-time' }),
+  actorId: Nullable(t.String({ format: 'uuid' })),
+  data: t.Record(t.String(), t.Unknown()),
+})
+export const InvoiceEvents = t.Object({ data: t.Array(InvoiceEvent) })
+
+export const PaymentCreate = t.Object(
+  {
+    amount: t.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Minor units; at most amountDue',
+    }),
+    paidAt: t.Optional(t.String({ format: 'date-time', description: 'Defaults to now' })),
+    method: t.Optional(literals(PAYMENT_METHODS, { description: '`other` when absent' })),
+    reference: OptionalNullable(Text(200)),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ amount: 5000, method: 'bank_transfer', reference: 'SEPA 2026-01' }],
+  },
+)
+export type PaymentCreate = typeof PaymentCreate.static

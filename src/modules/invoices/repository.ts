@@ -1,0 +1,273 @@
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely'
+import { jsonArrayFrom } from 'kysely/helpers/postgres'
+import type {
+  AddressJson,
+  InvoiceEventsTable,
+  InvoiceEventType,
+  InvoiceItemsTable,
+  InvoiceStatus,
+  InvoicesTable,
+} from '../../../db/schema'
+import type { Database } from '../../lib/db'
+import { containsPattern } from '../../shared/search'
+
+export type InvoiceRow = Selectable<InvoicesTable>
+export type NewInvoice = Insertable<InvoicesTable>
+export type InvoiceUpdate = Updateable<InvoicesTable>
+export type NewItem = Insertable<InvoiceItemsTable>
+
+/** Item and payment rows as they come out of `json_agg`: numbers where the table has strings. */
+export interface ItemJson {
+  id: string
+  description: string
+  quantity: number | string
+  unit_price: number | string
+  tax_rate: number | string
+  subtotal: number | string
+  discount: number | string
+  tax: number | string
+  total: number | string
+}
+
+export interface PaymentJson {
+  id: string
+  amount: number | string
+  paid_at: string
+  method: string
+  reference: string | null
+  created_at: string
+}
+
+/** An invoice with everything its answer shows, read in one round trip. */
+export interface InvoiceViewRow extends InvoiceRow {
+  is_overdue: boolean
+  items: ItemJson[]
+  payments: PaymentJson[]
+  customer_name: string
+  customer_email: string | null
+  customer_tax_id: string | null
+  customer_address: AddressJson | null
+  profile_company_name: string | null
+  profile_email: string | null
+  profile_phone: string | null
+  profile_tax_id: string | null
+  profile_address: AddressJson | null
+}
+
+function invoiceView(db: Database) {
+  return db
+    .selectFrom('invoices as i')
+    .innerJoin('users as u', 'u.id', 'i.user_id')
+    .innerJoin('customers as c', 'c.id', 'i.customer_id')
+    .selectAll('i')
+    .select((eb) => [
+      sql<boolean>`i.status in ('sent', 'partially_paid') and i.due_date < (now() at time zone u.timezone)::date`.as(
+        'is_overdue',
+      ),
+      jsonArrayFrom(
+        eb
+          .selectFrom('invoice_items as it')
+          .select(['it.id', 'it.description', 'it.quantity', 'it.unit_price', 'it.tax_rate'])
+          .select(['it.subtotal', 'it.discount', 'it.tax', 'it.total'])
+          .whereRef('it.invoice_id', '=', 'i.id')
+          .orderBy('it.position'),
+      ).as('items'),
+      jsonArrayFrom(
+        eb
+          .selectFrom('payments as p')
+          .select(['p.id', 'p.amount', 'p.paid_at', 'p.method', 'p.reference', 'p.created_at'])
+          .whereRef('p.invoice_id', '=', 'i.id')
+          .orderBy('p.created_at')
+          .orderBy('p.id'),
+      ).as('payments'),
+      'c.name as customer_name',
+      'c.email as customer_email',
+      'c.tax_id as customer_tax_id',
+      'c.address as customer_address',
+      'u.company_name as profile_company_name',
+      'u.profile_email as profile_email',
+      'u.phone as profile_phone',
+      'u.tax_id as profile_tax_id',
+      'u.address as profile_address',
+    ])
+}
+
+export async function findInvoiceView(
+  db: Database,
+  userId: string,
+  id: string,
+): Promise<InvoiceViewRow | undefined> {
+  return (await invoiceView(db).where('i.user_id', '=', userId).where('i.id', '=', id).executeTakeFirst()) as
+    | InvoiceViewRow
+    | undefined
+}
+
+/** The invoice row locked until the transaction ends, for read-check-write sequences. */
+export async function lockInvoice(db: Database, userId: string, id: string): Promise<InvoiceRow | undefined> {
+  return db
+    .selectFrom('invoices')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
+export async function insertInvoice(db: Database, values: NewInvoice): Promise<InvoiceRow> {
+  return db.insertInto('invoices').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+export async function updateInvoice(
+  db: Database,
+  userId: string,
+  id: string,
+  values: InvoiceUpdate,
+): Promise<InvoiceRow> {
+  return db
+    .updateTable('invoices')
+    .set({ ...values, version: sql<number>`version + 1`, updated_at: sql<Date>`now()` })
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+export async function deleteInvoice(db: Database, userId: string, id: string): Promise<void> {
+  await db.deleteFrom('invoices').where('user_id', '=', userId).where('id', '=', id).execute()
+}
+
+export async function findItems(db: Database, userId: string, invoiceId: string) {
+  return db
+    .selectFrom('invoice_items')
+    .select(['description', 'quantity', 'unit_price', 'tax_rate'])
+    .where('user_id', '=', userId)
+    .where('invoice_id', '=', invoiceId)
+    .orderBy('position')
+    .execute()
+}
+
+export async function replaceItems(db: Database, userId: string, invoiceId: string, items: NewItem[]) {
+  await db
+    .deleteFrom('invoice_items')
+    .where('user_id', '=', userId)
+    .where('invoice_id', '=', invoiceId)
+    .execute()
+  if (items.length > 0) await db.insertInto('invoice_items').values(items).execute()
+}
+
+/** Keeps the invoice search text of a customer's drafts in step with the customer's name. */
+export async function updateDraftSearchText(
+  db: Database,
+  userId: string,
+  customerId: string,
+  searchText: string,
+): Promise<void> {
+  await db
+    .updateTable('invoices')
+    .set({ search_text: searchText })
+    .where('user_id', '=', userId)
+    .where('customer_id', '=', customerId)
+    .where('status', '=', 'draft')
+    .execute()
+}
+
+export type ListSortColumn = 'issue_date' | 'due_date' | 'total' | 'number_seq'
+
+export interface ListInvoicesOptions {
+  take: number
+  column: ListSortColumn
+  descending: boolean
+  /** The sort value and id of the last row served. */
+  after: readonly [value: string | number | null, id: string] | undefined
+  status: InvoiceStatus | 'overdue' | undefined
+  customerId: string | undefined
+  issuedFrom: string | undefined
+  issuedTo: string | undefined
+  /** Already folded like `search_text`. */
+  search: string | undefined
+}
+
+/**
+ * One page of a user's invoices in a keyset order that an index serves: the sort column, then the id.
+ * Drafts have no number and come after the numbered invoices in both directions of the number sort.
+ */
+export async function listInvoiceViews(
+  db: Database,
+  userId: string,
+  options: ListInvoicesOptions,
+): Promise<InvoiceViewRow[]> {
+  const column = sql.ref(`i.${options.column}`)
+  const direction = options.descending ? sql`desc` : sql`asc`
+  const compare = options.descending ? sql`<` : sql`>`
+  let query = invoiceView(db).where('i.user_id', '=', userId)
+
+  if (options.status === 'overdue') {
+    query = query
+      .where('i.status', 'in', ['sent', 'partially_paid'])
+      .where(sql<boolean>`i.due_date < (now() at time zone u.timezone)::date`)
+  } else if (options.status) {
+    query = query.where('i.status', '=', options.status)
+  }
+  if (options.customerId) query = query.where('i.customer_id', '=', options.customerId)
+  if (options.issuedFrom) query = query.where('i.issue_date', '>=', options.issuedFrom)
+  if (options.issuedTo) query = query.where('i.issue_date', '<=', options.issuedTo)
+  if (options.search) query = query.where('i.search_text', 'like', containsPattern(options.search))
+
+  if (options.after) {
+    const [value, id] = options.after
+    if (value === null) {
+      query = query.where(sql<boolean>`${column} is null and i.id ${compare} ${id}`)
+    } else {
+      const afterValue = sql`${column} ${compare} ${value} or (${column} = ${value} and i.id ${compare} ${id})`
+      query =
+        options.column === 'number_seq'
+          ? query.where(sql<boolean>`(${afterValue} or ${column} is null)`)
+          : query.where(sql<boolean>`(${afterValue})`)
+    }
+  }
+
+  const nulls = options.column === 'number_seq' ? sql`nulls last` : sql``
+  return (await query
+    .orderBy(sql`${column} ${direction} ${nulls}`)
+    .orderBy(sql`i.id ${direction}`)
+    .limit(options.take)
+    .execute()) as InvoiceViewRow[]
+}
+
+export type EventRow = Selectable<InvoiceEventsTable>
+
+export async function appendEvent(
+  db: Database,
+  event: { invoiceId: string; userId: string; type: InvoiceEventType; actorId: string | null; data?: object },
+): Promise<void> {
+  await db
+    .insertInto('invoice_events')
+    .values({
+      invoice_id: event.invoiceId,
+      user_id: event.userId,
+      type: event.type,
+      actor_id: event.actorId,
+      data: event.data ?? {},
+    })
+    .execute()
+}
+
+export async function listEvents(db: Database, userId: string, invoiceId: string): Promise<EventRow[]> {
+  return db
+    .selectFrom('invoice_events')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('invoice_id', '=', invoiceId)
+    .orderBy('seq')
+    .execute()
+}
+
+export async function invoiceExists(db: Database, userId: string, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('invoices')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row !== undefined
+}

@@ -1,0 +1,310 @@
+import type { Database } from '../../lib/db'
+import { addDays, todayIn } from '../../shared/dates'
+import { AppError, type ErrorDetail, notFound } from '../../shared/errors'
+import { expectedVersion } from '../../shared/etag'
+import { trimStrings } from '../../shared/input'
+import { computeInvoice, type DecimalInput, decimal3ToString, parseMinorUnits } from '../../shared/money'
+import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
+import { foldForSearch } from '../../shared/search'
+import { getCustomer } from '../customers/service'
+import { getMe } from '../me/service'
+import { toEvent, toInvoice } from './mapper'
+import type { Invoice, InvoiceCreate, InvoiceListQuery, InvoicePatch, ItemInput } from './model'
+import {
+  appendEvent,
+  deleteInvoice as deleteRow,
+  findInvoiceView,
+  findItems,
+  type InvoiceRow,
+  type InvoiceUpdate,
+  insertInvoice,
+  invoiceExists,
+  type ListSortColumn,
+  listEvents,
+  listInvoiceViews,
+  lockInvoice,
+  type NewItem,
+  replaceItems,
+  updateDraftSearchText,
+  updateInvoice as updateRow,
+} from './repository'
+
+export const ETAG_KIND = 'invoice'
+
+const validation = (details: ErrorDetail[]) =>
+  new AppError('VALIDATION_ERROR', 'Request validation failed', { details })
+
+const invalidTransition = (row: Pick<InvoiceRow, 'status'>, action: string) =>
+  new AppError('INVALID_STATUS_TRANSITION', `A ${row.status.replace('_', ' ')} invoice cannot be ${action}`)
+
+/** What the search of the list matches: the number and the customer's name, folded. */
+export const invoiceSearchText = (number: string | null, customerName: string) =>
+  [number ?? '', customerName].map(foldForSearch).join('\n')
+
+async function customerFor(db: Database, userId: string, customerId: string) {
+  try {
+    return await getCustomer(db, userId, customerId)
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'NOT_FOUND') {
+      throw validation([{ path: '/customerId', message: 'no such customer' }])
+    }
+    throw error
+  }
+}
+
+interface PricedItems {
+  rows: (userId: string, invoiceId: string) => NewItem[]
+  totals: { subtotal: number; discountTotal: number; taxTotal: number; total: number }
+}
+
+/** Every line priced by the money module; the client never sends an amount the server computes. */
+function price(
+  items: readonly { description: string; quantity: DecimalInput; unitPrice: number; taxRate: DecimalInput }[],
+  discountPercent: DecimalInput,
+): PricedItems {
+  const { lines, totals } = computeInvoice({ items, discountPercent })
+  return {
+    totals,
+    rows: (userId, invoiceId) =>
+      lines.map((line, position) => ({
+        invoice_id: invoiceId,
+        user_id: userId,
+        position,
+        description: items[position]!.description,
+        quantity: decimal3ToString(line.quantityThousandths),
+        unit_price: items[position]!.unitPrice,
+        tax_rate: decimal3ToString(line.taxRateThousandths),
+        subtotal: line.subtotal,
+        discount: line.discount,
+        tax: line.tax,
+        total: line.total,
+      })),
+  }
+}
+
+const withDefaultRate = (items: readonly ItemInput[], defaultTaxRate: number) =>
+  items.map((item) => ({ ...item, taxRate: item.taxRate ?? defaultTaxRate }))
+
+const totalsColumns = (totals: PricedItems['totals']) => ({
+  subtotal: totals.subtotal,
+  discount_total: totals.discountTotal,
+  tax_total: totals.taxTotal,
+  total: totals.total,
+})
+
+function checkDates(issueDate: string, dueDate: string) {
+  if (dueDate < issueDate) throw validation([{ path: '/dueDate', message: 'must not be before issueDate' }])
+}
+
+export async function getInvoice(db: Database, userId: string, id: string): Promise<Invoice> {
+  const row = await findInvoiceView(db, userId, id)
+  if (!row) throw notFound('Invoice')
+  return toInvoice(row)
+}
+
+/** A draft with defaults from the customer and profile: currency, dates in the profile's time zone, tax rate. */
+export async function createInvoice(trx: Database, userId: string, body: InvoiceCreate): Promise<Invoice> {
+  const input = trimStrings(body)
+  const [customer, me] = await Promise.all([customerFor(trx, userId, input.customerId), getMe(trx, userId)])
+  const { profile } = me
+  const currency = input.currency ?? customer.currency ?? profile.defaultCurrency
+  if (!currency) {
+    throw validation([
+      { path: '/currency', message: 'required: neither the customer nor the profile has a currency' },
+    ])
+  }
+  const issueDate = input.issueDate ?? todayIn(profile.timezone)
+  const dueDate = input.dueDate ?? addDays(issueDate, profile.paymentTermsDays)
+  checkDates(issueDate, dueDate)
+  const discountPercent = input.discountPercent ?? 0
+  const priced = price(withDefaultRate(input.items ?? [], profile.defaultTaxRate), discountPercent)
+
+  const row = await insertInvoice(trx, {
+    user_id: userId,
+    customer_id: customer.id,
+    currency,
+    issue_date: issueDate,
+    due_date: dueDate,
+    discount_percent: discountPercent,
+    notes: input.notes ?? null,
+    search_text: invoiceSearchText(null, customer.name),
+    ...totalsColumns(priced.totals),
+  })
+  await replaceItems(trx, userId, row.id, priced.rows(userId, row.id))
+  await appendEvent(trx, {
+    invoiceId: row.id,
+    userId,
+    type: 'created',
+    actorId: userId,
+    data: { total: priced.totals.total, currency, items: input.items?.length ?? 0 },
+  })
+  return getInvoice(trx, userId, row.id)
+}
+
+/**
+ * The invoice locked for a change: 404 when it is not this user's, 412 when `If-Match` names another version.
+ * Callers run inside a transaction.
+ */
+export async function lockForChange(
+  trx: Database,
+  userId: string,
+  id: string,
+  ifMatch: string | null,
+): Promise<InvoiceRow> {
+  const row = await lockInvoice(trx, userId, id)
+  if (!row) throw notFound('Invoice')
+  expectedVersion(ifMatch, ETAG_KIND, row.id, row.version)
+  return row
+}
+
+/** Drafts only; items, when given, replace the old ones as a whole, and every total is computed again. */
+export async function updateInvoice(
+  db: Database,
+  userId: string,
+  id: string,
+  body: InvoicePatch,
+  ifMatch: string | null,
+): Promise<Invoice> {
+  const patch = trimStrings(body)
+  return db.transaction().execute(async (trx) => {
+    const row = await lockForChange(trx, userId, id, ifMatch)
+    if (row.status !== 'draft') throw invalidTransition(row, 'changed')
+    const update: InvoiceUpdate = {}
+    if (patch.customerId !== undefined && patch.customerId !== row.customer_id) {
+      const customer = await customerFor(trx, userId, patch.customerId)
+      update.customer_id = customer.id
+      update.search_text = invoiceSearchText(null, customer.name)
+    }
+    if (patch.currency !== undefined) update.currency = patch.currency
+    if (patch.notes !== undefined) update.notes = patch.notes
+    const issueDate = patch.issueDate ?? row.issue_date
+    const dueDate = patch.dueDate ?? row.due_date
+    checkDates(issueDate, dueDate)
+    if (patch.issueDate !== undefined) update.issue_date = issueDate
+    if (patch.dueDate !== undefined) update.due_date = dueDate
+
+    const discountPercent = patch.discountPercent ?? row.discount_percent
+    if (patch.discountPercent !== undefined) update.discount_percent = patch.discountPercent
+    const items = patch.items
+      ? withDefaultRate(patch.items, (await getMe(trx, userId)).profile.defaultTaxRate)
+      : (await findItems(trx, userId, id)).map((item) => ({
+          description: item.description,
+          quantity: item.quantity,
+          unitPrice: parseMinorUnits(item.unit_price),
+          taxRate: item.tax_rate,
+        }))
+    const priced = price(items, discountPercent)
+    Object.assign(update, totalsColumns(priced.totals))
+
+    await updateRow(trx, userId, id, update)
+    if (patch.items) await replaceItems(trx, userId, id, priced.rows(userId, id))
+    await appendEvent(trx, {
+      invoiceId: id,
+      userId,
+      type: 'updated',
+      actorId: userId,
+      data: { fields: Object.keys(patch).sort(), total: priced.totals.total },
+    })
+    return getInvoice(trx, userId, id)
+  })
+}
+
+/** Drafts are deleted with their items and events; issued invoices are voided instead. */
+export async function deleteInvoice(
+  db: Database,
+  userId: string,
+  id: string,
+  ifMatch: string | null,
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await lockForChange(trx, userId, id, ifMatch)
+    if (row.status !== 'draft') throw invalidTransition(row, 'deleted')
+    await deleteRow(trx, userId, id)
+  })
+}
+
+/** Only a sent invoice without payments can be voided. */
+export async function voidInvoice(
+  trx: Database,
+  userId: string,
+  id: string,
+  ifMatch: string | null,
+): Promise<Invoice> {
+  const row = await lockForChange(trx, userId, id, ifMatch)
+  if (row.status !== 'sent' || parseMinorUnits(row.amount_paid) !== 0) throw invalidTransition(row, 'voided')
+  await updateRow(trx, userId, id, { status: 'void', voided_at: new Date() })
+  await appendEvent(trx, { invoiceId: id, userId, type: 'voided', actorId: userId })
+  return getInvoice(trx, userId, id)
+}
+
+export async function listInvoiceEvents(db: Database, userId: string, id: string) {
+  if (!(await invoiceExists(db, userId, id))) throw notFound('Invoice')
+  return { data: (await listEvents(db, userId, id)).map(toEvent) }
+}
+
+/** Called when a customer is renamed: drafts show the live name, so their search follows it. */
+export async function refreshDraftSearch(
+  db: Database,
+  userId: string,
+  customerId: string,
+  customerName: string,
+) {
+  await updateDraftSearchText(db, userId, customerId, invoiceSearchText(null, customerName))
+}
+
+const SORT_COLUMNS: Record<string, ListSortColumn> = {
+  issueDate: 'issue_date',
+  dueDate: 'due_date',
+  total: 'total',
+  number: 'number_seq',
+}
+
+const sortValue = (column: ListSortColumn, row: InvoiceRow): string | number | null => {
+  switch (column) {
+    case 'issue_date':
+      return row.issue_date
+    case 'due_date':
+      return row.due_date
+    case 'total':
+      return parseMinorUnits(row.total)
+    case 'number_seq':
+      return row.number_seq === null ? null : parseMinorUnits(row.number_seq)
+  }
+}
+
+export async function listInvoices(
+  db: Database,
+  userId: string,
+  query: InvoiceListQuery,
+): Promise<Page<Invoice>> {
+  const limit = pageSize(query.limit)
+  const sort = query.sort ?? '-issueDate'
+  const descending = sort.startsWith('-')
+  const column = SORT_COLUMNS[descending ? sort.slice(1) : sort]!
+  const cursorSort = `invoices:${sort}`
+  const valueKey =
+    column === 'issue_date' || column === 'due_date'
+      ? keys.date
+      : column === 'number_seq'
+        ? keys.nullable(keys.integer)
+        : keys.integer
+  if (query.issuedFrom && query.issuedTo && query.issuedTo < query.issuedFrom) {
+    throw validation([{ path: '/query/issuedTo', message: 'must not be before issuedFrom' }])
+  }
+  const after =
+    query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorSort, [valueKey, keys.uuid])
+  const search = query.q === undefined ? undefined : foldForSearch(query.q)
+
+  const rows = await listInvoiceViews(db, userId, {
+    take: limit + 1,
+    column,
+    descending,
+    after,
+    status: query.status,
+    customerId: query.customerId,
+    issuedFrom: query.issuedFrom,
+    issuedTo: query.issuedTo,
+    search: search === '' ? undefined : search,
+  })
+  return toPage(rows, limit, cursorSort, (row) => [sortValue(column, row), row.id], toInvoice)
+}

@@ -1,0 +1,406 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { todayIn } from '../../src/shared/dates'
+import { createTestApp, type TestApp } from '../helpers/app'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createTestApp()
+})
+afterAll(() => t.close())
+
+type Json = Record<string, unknown>
+type Invoice = {
+  id: string
+  status: string
+  number: string | null
+  currency: string
+  issueDate: string
+  dueDate: string
+  customerId: string
+  billTo: { name: string }
+  from: { companyName: string | null }
+  items: {
+    id: string
+    quantity: number
+    taxRate: number
+    subtotal: number
+    discount: number
+    tax: number
+    total: number
+  }[]
+  subtotal: number
+  discountTotal: number
+  taxTotal: number
+  total: number
+  amountPaid: number
+  amountDue: number
+  isOverdue: boolean
+  payments: unknown[]
+  pdf: unknown
+  version: number
+}
+type ErrorBody = { error: { code: string; details?: { path: string }[] } }
+
+async function newUser(profile: Json = { defaultCurrency: 'EUR', defaultTaxRate: 19 }) {
+  const token = await t.token()
+  if (Object.keys(profile).length > 0) {
+    const res = await t.request('/api/v1/me', { method: 'PATCH', token, json: profile })
+    expect(res.status).toBe(200)
+  }
+  return token
+}
+
+async function newCustomer(token: string, body: Json = { name: 'Ada Lovelace' }) {
+  const res = await t.request('/api/v1/customers', { method: 'POST', token, json: body })
+  expect(res.status).toBe(201)
+  return ((await res.json()) as { id: string }).id
+}
+
+const post = (token: string, json: unknown, headers: Record<string, string> = {}) =>
+  t.request('/api/v1/invoices', { method: 'POST', token, json, headers })
+
+async function createInvoice(token: string, json: Json): Promise<Invoice> {
+  const res = await post(token, json)
+  expect(res.status).toBe(201)
+  return (await res.json()) as Invoice
+}
+
+const errorOf = async (res: Response) => (await res.json()) as ErrorBody
+const paths = async (res: Response) => (await errorOf(res)).error.details?.map((d) => d.path) ?? []
+
+describe('creating drafts', () => {
+  test('when items are sent, then the server computes every line and total exactly as API.md', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token)
+    const res = await post(token, {
+      customerId,
+      discountPercent: 10,
+      items: [
+        { description: 'Design', quantity: 3, unitPrice: 1999, taxRate: 19 },
+        { description: 'Hosting', quantity: 1, unitPrice: 5000, taxRate: 7.25 },
+        { description: 'Hours', quantity: 1.5, unitPrice: 3333, taxRate: 0 },
+      ],
+    })
+    expect(res.status).toBe(201)
+    expect(res.headers.get('location')).toMatch(/^\/api\/v1\/invoices\/[0-9a-f-]{36}$/)
+    expect(res.headers.get('etag')).toMatch(/^"invoice-/)
+    const invoice = (await res.json()) as Invoice
+    expect(invoice.status).toBe('draft')
+    expect(invoice.number).toBeNull()
+    expect(
+      invoice.items.map(({ subtotal, discount, tax, total }) => ({ subtotal, discount, tax, total })),
+    ).toEqual([
+      { subtotal: 5997, discount: 600, tax: 1025, total: 6422 },
+      { subtotal: 5000, discount: 500, tax: 326, total: 4826 },
+      { subtotal: 5000, discount: 500, tax: 0, total: 4500 },
+    ])
+    expect(invoice).toMatchObject({
+      subtotal: 15997,
+      discountTotal: 1600,
+      taxTotal: 1351,
+      total: 15748,
+      amountPaid: 0,
+      amountDue: 15748,
+      isOverdue: false,
+      payments: [],
+      pdf: null,
+      version: 1,
+    })
+    expect(invoice.items[2]!.quantity).toBe(1.5)
+  })
+
+  test('when optional fields are left out, then currency, dates and tax rate come from customer and profile', async () => {
+    const token = await newUser({
+      defaultCurrency: 'EUR',
+      defaultTaxRate: 19,
+      paymentTermsDays: 14,
+      timezone: 'Pacific/Kiritimati',
+    })
+    const usdCustomer = await newCustomer(token, { name: 'Yankee Ltd', currency: 'USD' })
+    const plain = await newCustomer(token, { name: 'Plain GmbH' })
+    const today = todayIn('Pacific/Kiritimati')
+    const fromCustomer = await createInvoice(token, {
+      customerId: usdCustomer,
+      items: [{ description: 'Work', quantity: 1, unitPrice: 1000 }],
+    })
+    expect(fromCustomer.currency).toBe('USD')
+    expect(fromCustomer.issueDate).toBe(today)
+    const due = new Date(`${today}T00:00:00Z`)
+    due.setUTCDate(due.getUTCDate() + 14)
+    expect(fromCustomer.dueDate).toBe(due.toISOString().slice(0, 10))
+    expect(fromCustomer.items[0]!.taxRate).toBe(19)
+    expect(fromCustomer.taxTotal).toBe(190)
+    const fromProfile = await createInvoice(token, { customerId: plain, items: [] })
+    expect(fromProfile.currency).toBe('EUR')
+    expect(fromProfile.billTo.name).toBe('Plain GmbH')
+  })
+
+  test('when neither customer nor profile has a currency and none is sent, then 400 on /currency', async () => {
+    const token = await newUser({})
+    const customerId = await newCustomer(token)
+    const res = await post(token, { customerId })
+    expect(res.status).toBe(400)
+    expect(await paths(res)).toEqual(['/currency'])
+  })
+
+  test('when the input is invalid, then 400 names each field and nothing is created', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token)
+    const cases: [Json, string][] = [
+      [{ customerId, items: [{ description: 'x', quantity: 0, unitPrice: 1 }] }, '/items/0/quantity'],
+      [{ customerId, items: [{ description: 'x', quantity: 0.0001, unitPrice: 1 }] }, '/items/0/quantity'],
+      [{ customerId, items: [{ description: 'x', quantity: 1, unitPrice: 1.5 }] }, '/items/0/unitPrice'],
+      [
+        { customerId, items: [{ description: 'x', quantity: 1, unitPrice: 1, taxRate: 101 }] },
+        '/items/0/taxRate',
+      ],
+      [{ customerId, items: [{ description: '', quantity: 1, unitPrice: 1 }] }, '/items/0/description'],
+      [{ customerId, items: [{ description: 'x', quantity: 1, unitPrice: 1, total: 1 }] }, '/items/0/total'],
+      [{ customerId, total: 100 }, '/total'],
+      [{ customerId, issueDate: '2026-02-30' }, '/issueDate'],
+      [{ customerId, issueDate: '2026-03-10', dueDate: '2026-03-09' }, '/dueDate'],
+      [{ customerId, currency: 'EURO' }, '/currency'],
+      [{ customerId, discountPercent: 100.5 }, '/discountPercent'],
+      [{ customerId: 'not-a-uuid' }, '/customerId'],
+      [{ customerId: crypto.randomUUID() }, '/customerId'],
+      [
+        {
+          customerId,
+          items: Array.from({ length: 501 }, () => ({ description: 'x', quantity: 1, unitPrice: 1 })),
+        },
+        '/items',
+      ],
+      [
+        { customerId, items: [{ description: 'huge', quantity: 1_000_000_000, unitPrice: 999_999_999_999 }] },
+        '/items/0/unitPrice',
+      ],
+    ]
+    for (const [body, path] of cases) {
+      const res = await post(token, body)
+      expect({ path, status: res.status }).toEqual({ path, status: 400 })
+      expect(await paths(res)).toContain(path)
+    }
+    const list = (await (await t.request('/api/v1/invoices', { token })).json()) as { data: unknown[] }
+    expect(list.data).toHaveLength(0)
+  })
+
+  test('when 500 items are sent, then they are all stored in order', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token)
+    const items = Array.from({ length: 500 }, (_, i) => ({
+      description: `Line ${i}`,
+      quantity: 1,
+      unitPrice: i,
+    }))
+    const invoice = await createInvoice(token, { customerId, items })
+    expect(invoice.items).toHaveLength(500)
+    expect(invoice.subtotal).toBe((499 * 500) / 2)
+  })
+})
+
+describe('reading, updating and deleting drafts', () => {
+  test('when a draft is patched, then items are replaced as a whole and totals recomputed', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token)
+    const draft = await createInvoice(token, {
+      customerId,
+      items: [{ description: 'Old', quantity: 1, unitPrice: 1000 }],
+    })
+    const res = await t.request(`/api/v1/invoices/${draft.id}`, {
+      method: 'PATCH',
+      token,
+      json: { items: [{ description: 'New', quantity: 2, unitPrice: 2500, taxRate: 0 }], notes: 'Thanks!' },
+    })
+    expect(res.status).toBe(200)
+    const updated = (await res.json()) as Invoice & { notes: string }
+    expect(updated.items).toHaveLength(1)
+    expect(updated.items[0]!.id).not.toBe(draft.items[0]!.id)
+    expect(updated).toMatchObject({ total: 5000, taxTotal: 0, notes: 'Thanks!', version: 2 })
+
+    const discounted = (await (
+      await t.request(`/api/v1/invoices/${draft.id}`, {
+        method: 'PATCH',
+        token,
+        json: { discountPercent: 10 },
+      })
+    ).json()) as Invoice
+    expect(discounted).toMatchObject({ discountTotal: 500, total: 4500 })
+  })
+
+  test('when If-Match is stale, then 412 and the draft is unchanged', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token)
+    const draft = await createInvoice(token, { customerId })
+    const got = await t.request(`/api/v1/invoices/${draft.id}`, { token })
+    const etag = got.headers.get('etag')!
+    const first = await t.request(`/api/v1/invoices/${draft.id}`, {
+      method: 'PATCH',
+      token,
+      json: { notes: 'one' },
+      headers: { 'if-match': etag },
+    })
+    expect(first.status).toBe(200)
+    const stale = await t.request(`/api/v1/invoices/${draft.id}`, {
+      method: 'PATCH',
+      token,
+      json: { notes: 'two' },
+      headers: { 'if-match': etag },
+    })
+    expect(stale.status).toBe(412)
+    const staleDelete = await t.request(`/api/v1/invoices/${draft.id}`, {
+      method: 'DELETE',
+      token,
+      headers: { 'if-match': etag },
+    })
+    expect(staleDelete.status).toBe(412)
+    const now = (await (await t.request(`/api/v1/invoices/${draft.id}`, { token })).json()) as {
+      notes: string
+    }
+    expect(now.notes).toBe('one')
+  })
+
+  test('when a draft is deleted, then it is gone with its trail; its customer can be deleted afterwards', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token)
+    const draft = await createInvoice(token, { customerId })
+    const blocked = await t.request(`/api/v1/customers/${customerId}`, { method: 'DELETE', token })
+    expect(blocked.status).toBe(409)
+    expect((await errorOf(blocked)).error.code).toBe('CUSTOMER_HAS_INVOICES')
+    expect((await t.request(`/api/v1/invoices/${draft.id}`, { method: 'DELETE', token })).status).toBe(204)
+    expect((await t.request(`/api/v1/invoices/${draft.id}`, { token })).status).toBe(404)
+    expect((await t.request(`/api/v1/invoices/${draft.id}/events`, { token })).status).toBe(404)
+    expect((await t.request(`/api/v1/customers/${customerId}`, { method: 'DELETE', token })).status).toBe(204)
+  })
+
+  test('when a draft is voided, then 409 INVALID_STATUS_TRANSITION', async () => {
+    const token = await newUser()
+    const draft = await createInvoice(token, { customerId: await newCustomer(token) })
+    const res = await t.request(`/api/v1/invoices/${draft.id}/void`, { method: 'POST', token })
+    expect(res.status).toBe(409)
+    expect((await errorOf(res)).error.code).toBe('INVALID_STATUS_TRANSITION')
+  })
+
+  test('when changes happen, then the events trail lists them oldest first', async () => {
+    const token = await newUser()
+    const draft = await createInvoice(token, { customerId: await newCustomer(token) })
+    await t.request(`/api/v1/invoices/${draft.id}`, { method: 'PATCH', token, json: { notes: 'a' } })
+    const res = await t.request(`/api/v1/invoices/${draft.id}/events`, { token })
+    expect(res.status).toBe(200)
+    const { data } = (await res.json()) as { data: { type: string; actorId: string; data: Json }[] }
+    expect(data.map((e) => e.type)).toEqual(['created', 'updated'])
+    expect(data[1]!.data['fields']).toEqual(['notes'])
+  })
+
+  test("when another user's invoice id is used, then every route answers 404 and nothing changes", async () => {
+    const owner = await newUser()
+    const draft = await createInvoice(owner, {
+      customerId: await newCustomer(owner),
+      items: [{ description: 'Mine', quantity: 1, unitPrice: 100 }],
+    })
+    const intruder = await newUser()
+    const intruderCustomer = await newCustomer(intruder)
+    const attempts: [string, string, Json | undefined][] = [
+      ['GET', `/api/v1/invoices/${draft.id}`, undefined],
+      ['PATCH', `/api/v1/invoices/${draft.id}`, { notes: 'pwned' }],
+      ['DELETE', `/api/v1/invoices/${draft.id}`, undefined],
+      ['POST', `/api/v1/invoices/${draft.id}/void`, undefined],
+      ['GET', `/api/v1/invoices/${draft.id}/events`, undefined],
+    ]
+    for (const [method, path, json] of attempts) {
+      const res = await t.request(path, { method, token: intruder, ...(json ? { json } : {}) })
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 })
+    }
+    const foreignCustomer = await post(owner, { customerId: intruderCustomer })
+    expect(foreignCustomer.status).toBe(400)
+    const list = (await (await t.request('/api/v1/invoices', { token: intruder })).json()) as {
+      data: unknown[]
+    }
+    expect(list.data).toHaveLength(0)
+    const still = (await (
+      await t.request(`/api/v1/invoices/${draft.id}`, { token: owner })
+    ).json()) as Invoice
+    expect(still).toMatchObject({ version: 1, total: draft.total })
+  })
+})
+
+describe('listing', () => {
+  test('when walking every sort, then each invoice appears exactly once and in order', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token, { name: 'Sorted Co' })
+    const created: Invoice[] = []
+    for (let i = 0; i < 25; i++) {
+      created.push(
+        await createInvoice(token, {
+          customerId,
+          issueDate: `2026-01-${String((i % 5) + 1).padStart(2, '0')}`,
+          dueDate: `2026-02-${String((i % 7) + 1).padStart(2, '0')}`,
+          items: [{ description: 'x', quantity: 1, unitPrice: (i * 37) % 11 }],
+        }),
+      )
+    }
+    const sorts = ['issueDate', '-issueDate', 'dueDate', '-dueDate', 'total', '-total', 'number', '-number']
+    for (const sort of sorts) {
+      const seen: Invoice[] = []
+      let cursor: string | null = null
+      do {
+        const query: string = `sort=${sort}&limit=7${cursor ? `&cursor=${cursor}` : ''}`
+        const res = await t.request(`/api/v1/invoices?${query}`, { token })
+        expect(res.status).toBe(200)
+        const page = (await res.json()) as { data: Invoice[]; nextCursor: string | null }
+        seen.push(...page.data)
+        cursor = page.nextCursor
+      } while (cursor)
+      expect(seen.map((i) => i.id).sort()).toEqual(created.map((i) => i.id).sort())
+      const field = sort.replace('-', '') as 'issueDate' | 'dueDate' | 'total' | 'number'
+      const values = seen.map((i) => (field === 'number' ? 0 : i[field]))
+      const ordered = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      if (sort.startsWith('-')) ordered.reverse()
+      expect(values).toEqual(ordered)
+    }
+  })
+
+  test('when filtering by status, customer, dates and q, then only matching invoices come back', async () => {
+    const token = await newUser()
+    const zoe = await newCustomer(token, { name: 'Zoë Müller' })
+    const bob = await newCustomer(token, { name: 'Bob Builder' })
+    const a = await createInvoice(token, { customerId: zoe, issueDate: '2026-03-01', dueDate: '2026-03-31' })
+    const b = await createInvoice(token, { customerId: bob, issueDate: '2026-04-01', dueDate: '2026-04-30' })
+    const ids = async (query: string) => {
+      const res = await t.request(`/api/v1/invoices?${query}`, { token })
+      expect(res.status).toBe(200)
+      return ((await res.json()) as { data: Invoice[] }).data.map((i) => i.id)
+    }
+    expect(await ids(`customerId=${zoe}`)).toEqual([a.id])
+    expect(await ids('q=zoe%20MULLER')).toEqual([a.id])
+    expect(await ids('q=builder')).toEqual([b.id])
+    expect(await ids('issuedFrom=2026-03-15')).toEqual([b.id])
+    expect(await ids('issuedTo=2026-03-15')).toEqual([a.id])
+    expect((await ids('status=draft')).sort()).toEqual([a.id, b.id].sort())
+    expect(await ids('status=sent')).toEqual([])
+    expect(await ids('status=overdue')).toEqual([])
+    await t.request(`/api/v1/customers/${bob}`, {
+      method: 'PATCH',
+      token,
+      json: { name: 'Robert Baumeister' },
+    })
+    expect(await ids('q=baumeister')).toEqual([b.id])
+  })
+
+  test('when list parameters are invalid, then 400 naming them', async () => {
+    const token = await newUser()
+    for (const query of [
+      'status=late',
+      'sort=amount',
+      'limit=0',
+      'limit=101',
+      'cursor=abc',
+      'issuedFrom=2026-13-01',
+      'foo=1',
+    ]) {
+      const res = await t.request(`/api/v1/invoices?${query}`, { token })
+      expect({ query, status: res.status }).toEqual({ query, status: 400 })
+    }
+    const swapped = await t.request('/api/v1/invoices?issuedFrom=2026-05-01&issuedTo=2026-04-01', { token })
+    expect(await paths(swapped)).toEqual(['/query/issuedTo'])
+  })
+})
