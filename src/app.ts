@@ -11,6 +11,7 @@ import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { invoicesModule } from './modules/invoices'
 import { meModule } from './modules/me'
+import { paymentsModule } from './modules/payments'
 import { authPlugin } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
 import { errorHandler } from './plugins/errors'
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps) {
   app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
   app.use(customersModule({ db, auth }))
   app.use(invoicesModule({ db, auth }))
+  app.use(paymentsModule({ db, auth }))
   if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))
   return app
 }

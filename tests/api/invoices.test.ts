@@ -370,6 +370,7 @@ describe('listing', () => {
       expect(res.status).toBe(200)
       return ((await res.json()) as { data: Invoice[] }).data.map((i) => i.id)
     }
+    expect(await ids('')).toEqual([b.id, a.id])
     expect(await ids(`customerId=${zoe}`)).toEqual([a.id])
     expect(await ids('q=zoe%20MULLER')).toEqual([a.id])
     expect(await ids('q=builder')).toEqual([b.id])

@@ -27,10 +27,15 @@ export const EVENT_TYPES = [
   'pdf_regenerated',
 ] as const
 
-const literals = <const T extends readonly [string, ...string[]]>(
+/** An enum of strings. `t.UnionEnum` sets `default` to its first value, which Elysia would then apply. */
+function literals<const T extends readonly [string, ...string[]]>(
   values: T,
   options: { description?: string } = {},
-) => t.UnionEnum(values, options)
+) {
+  const schema = t.UnionEnum(values, options)
+  delete (schema as { default?: unknown }).default
+  return schema
+}
 
 export const CalendarDate = (description?: string) =>
   t.String({ format: 'calendar-date', examples: ['2026-01-15'], ...(description ? { description } : {}) })

@@ -308,3 +308,38 @@ export async function listInvoices(
   })
   return toPage(rows, limit, cursorSort, (row) => [sortValue(column, row), row.id], toInvoice)
 }
+
+/**
+ * Books a payment already validated against the locked invoice: the amount paid grows, the status follows
+ * (`partially_paid`, or `paid` with `paidAt` when nothing is due), and the trail records both steps.
+ */
+export async function settlePayment(
+  trx: Database,
+  userId: string,
+  invoice: InvoiceRow,
+  payment: { id: string; amount: number; paidAt: Date },
+): Promise<void> {
+  const amountPaid = parseMinorUnits(invoice.amount_paid) + payment.amount
+  const paid = amountPaid === parseMinorUnits(invoice.total)
+  await updateRow(trx, userId, invoice.id, {
+    amount_paid: amountPaid,
+    status: paid ? 'paid' : 'partially_paid',
+    ...(paid ? { paid_at: payment.paidAt } : {}),
+  })
+  await appendEvent(trx, {
+    invoiceId: invoice.id,
+    userId,
+    type: 'payment_recorded',
+    actorId: userId,
+    data: { paymentId: payment.id, amount: payment.amount, amountPaid },
+  })
+  if (paid) {
+    await appendEvent(trx, {
+      invoiceId: invoice.id,
+      userId,
+      type: 'paid',
+      actorId: userId,
+      data: { amountPaid },
+    })
+  }
+}
