@@ -7,7 +7,11 @@ const migrationFolder = path.join(import.meta.dir, 'migrations')
 
 // biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
 export function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) })
+  // Migrations work on every user's rows at once: no query plugins (such as the tenant guard) apply.
+  return new Migrator({
+    db: db.withoutPlugins(),
+    provider: new FileMigrationProvider({ fs, path, migrationFolder }),
+  })
 }
 
 /** Applies every pending migration; throws with the failing migration's name when one fails. */

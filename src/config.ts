@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -38,6 +39,8 @@ export interface Config {
     idleTimeoutSeconds: number
     connectTimeoutSeconds: number
     statementTimeoutMs: number
+    /** Client-side bound on waiting for an answer; undefined means the statement timeout plus a margin. */
+    queryTimeoutMs?: number | undefined
     slowQueryMs: number
   }
   /** Undefined means PDFs on local disk in `dataDir`, behind links the API signs. */
@@ -54,6 +57,8 @@ export interface Config {
   logPretty: boolean
   redisUrl: string | undefined
   shutdownTimeoutMs: number
+  /** Server processes sharing the port (a supervisor and its workers when above 1). */
+  webConcurrency: number
 }
 
 export class ConfigError extends Error {
@@ -175,6 +180,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       idleTimeoutSeconds: int('DB_IDLE_TIMEOUT_SECONDS', 30, 1, 86_400),
       connectTimeoutSeconds: int('DB_CONNECT_TIMEOUT_SECONDS', 5, 1, 600),
       statementTimeoutMs: int('DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
+      queryTimeoutMs:
+        read('DB_QUERY_TIMEOUT_MS') === undefined ? undefined : int('DB_QUERY_TIMEOUT_MS', 0, 0, 3_600_000),
       slowQueryMs: int('SLOW_QUERY_MS', 500, 0, 3_600_000),
     },
     s3,
@@ -189,6 +196,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logPretty: bool('LOG_PRETTY', !isProduction && process.stdout.isTTY === true),
     redisUrl: url('REDIS_URL', read('REDIS_URL'), ['redis:', 'rediss:']),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    webConcurrency: int('WEB_CONCURRENCY', isProduction ? os.availableParallelism() : 1, 1, 1024),
   }
 
   if (problems.length > 0) throw new ConfigError(problems)

@@ -1,10 +1,13 @@
+import { migrateToLatest } from '../db/migrator'
 import { createApp } from './app'
-import { ConfigError, loadConfig } from './config'
+import { clusterWorker, onSupervisorGone, reportListening, startSupervisor } from './cluster'
+import { type Config, ConfigError, loadConfig } from './config'
 import { createDeps } from './deps'
-import { createLogger } from './lib/logger'
+import { openDatabase } from './lib/db'
+import { createLogger, type Logger } from './lib/logger'
 import { BODY_LIMIT_BYTES } from './plugins/errors'
 
-let config: ReturnType<typeof loadConfig>
+let config: Readonly<Config>
 try {
   config = loadConfig()
 } catch (error) {
@@ -15,49 +18,114 @@ try {
   throw error
 }
 
-const logger = createLogger(config)
-const deps = await createDeps(config, logger).catch((error: unknown) => {
-  logger.fatal({ err: error }, 'start-up failed')
-  process.exit(1)
-})
+const rootLogger = createLogger(config)
+const worker = clusterWorker()
 
-const app = createApp(deps).listen({
-  port: config.port,
-  hostname: '0.0.0.0',
-  // Above the API's own 1 MiB limit, so that bodies just over it still get the JSON 413 of the API.
-  maxRequestBodySize: BODY_LIMIT_BYTES * 8,
-  idleTimeout: 30,
-})
-logger.info(
-  {
-    port: app.server?.port,
-    env: config.nodeEnv,
-    storage: deps.storage.kind,
-    embeddedDb: deps.database.embedded,
-  },
-  `Invoice API listening on ${config.publicUrl}`,
-)
+if (worker !== undefined) {
+  await serve(config, rootLogger.child({ worker }), worker)
+} else if (config.webConcurrency > 1 && config.databaseUrl === undefined) {
+  rootLogger.warn(
+    { webConcurrency: config.webConcurrency },
+    'WEB_CONCURRENCY ignored: the embedded database (PGlite) belongs to one process; running one process (set DATABASE_URL for more)',
+  )
+  await serve(config, rootLogger, undefined)
+} else if (config.webConcurrency > 1) {
+  await supervise(config, rootLogger)
+} else {
+  await serve(config, rootLogger, undefined)
+}
 
-let stopping = false
-async function shutdown(signal: string) {
-  if (stopping) return
-  stopping = true
-  logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
-  const force = setTimeout(() => {
-    logger.error('shutdown timed out; exiting')
+/** The API in this process: listen, and on SIGTERM/SIGINT stop accepting, finish in-flight requests, exit. */
+async function serve(config: Readonly<Config>, logger: Logger, worker: number | undefined): Promise<void> {
+  // Workers leave migrations to their supervisor, which runs them once before starting any.
+  const migrate = worker === undefined ? undefined : false
+  const deps = await createDeps(config, logger, { migrate }).catch((error: unknown) => {
+    logger.fatal({ err: error }, 'start-up failed')
     process.exit(1)
-  }, config.shutdownTimeoutMs)
-  force.unref()
-  try {
-    await app.stop(false)
-    await deps.database.close()
-    if (deps.storage.kind === 's3') deps.storage.destroy()
-    logger.info('shutdown complete')
-    process.exit(0)
-  } catch (error) {
-    logger.error({ err: error }, 'shutdown failed')
-    process.exit(1)
+  })
+
+  const app = createApp(deps).listen({
+    port: config.port,
+    hostname: '0.0.0.0',
+    // Workers of one supervisor share the port; the kernel spreads new connections among them.
+    reusePort: worker !== undefined,
+    // Above the API's own 1 MiB limit, so that bodies just over it still get the JSON 413 of the API.
+    maxRequestBodySize: BODY_LIMIT_BYTES * 8,
+    idleTimeout: 30,
+  })
+  const port = app.server?.port
+  logger.info(
+    {
+      port,
+      env: config.nodeEnv,
+      storage: deps.storage.kind,
+      embeddedDb: deps.database.embedded,
+      ...(worker === undefined ? {} : { pid: process.pid }),
+    },
+    `Invoice API listening on ${config.publicUrl}`,
+  )
+
+  let stopping = false
+  async function shutdown(signal: string) {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting')
+      process.exit(1)
+    }, config.shutdownTimeoutMs)
+    force.unref()
+    try {
+      await app.stop(false)
+      await deps.database.close()
+      if (deps.storage.kind === 's3') deps.storage.destroy()
+      logger.info('shutdown complete')
+      process.exit(0)
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed')
+      process.exit(1)
+    }
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  if (worker !== undefined) {
+    onSupervisorGone(() => void shutdown('supervisor gone'))
+    if (port !== undefined) reportListening(port)
   }
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'))
-process.on('SIGINT', () => void shutdown('SIGINT'))
+
+/** WEB_CONCURRENCY workers on one port; migrations run here once, before any of them starts. */
+async function supervise(config: Readonly<Config>, logger: Logger): Promise<void> {
+  if (!config.isProduction) {
+    try {
+      const database = await openDatabase({ ...config, db: { ...config.db, poolMin: 1 } }, logger)
+      try {
+        const applied = (await migrateToLatest(database.db)).filter((r) => r.status === 'Success')
+        if (applied.length > 0)
+          logger.info({ migrations: applied.map((r) => r.migrationName) }, 'migrations applied')
+      } finally {
+        await database.close()
+      }
+    } catch (error) {
+      logger.fatal({ err: error }, 'start-up failed')
+      process.exit(1)
+    }
+  }
+  if (!config.redisUrl) {
+    logger.warn(
+      { webConcurrency: config.webConcurrency },
+      'rate limits are counted per worker without REDIS_URL: a client may get up to WEB_CONCURRENCY times the limit',
+    )
+  }
+  const supervisor = startSupervisor({
+    workers: config.webConcurrency,
+    port: config.port,
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  })
+  process.on('SIGTERM', () => supervisor.stop('SIGTERM'))
+  process.on('SIGINT', () => supervisor.stop('SIGINT'))
+  const exitCode = await supervisor.exited
+  logger.info({ exitCode }, 'shutdown complete')
+  process.exit(exitCode)
+}

@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { Kysely, type LogEvent } from 'kysely'
 import { PostgresJSDialect } from 'kysely-postgres-js'
 import postgres from 'postgres'
@@ -5,8 +6,12 @@ import type { DB } from '../../db/schema'
 import type { Config } from '../config'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres'
 import type { Logger } from './logger'
+import { tenantGuard } from './tenant-guard'
 
 export type Database = Kysely<DB>
+
+/** The database without the tenant guard, for work that spans users by design (maintenance, migrations). */
+export const crossTenant = (db: Database): Database => db.withoutPlugins()
 
 export interface DatabaseHandle {
   db: Database
@@ -16,6 +21,18 @@ export interface DatabaseHandle {
   poolMax: number
   ping(): Promise<void>
   close(timeoutSeconds?: number): Promise<void>
+}
+
+/** Margin over `statement_timeout` after which the client stops waiting for a server that said nothing. */
+const QUERY_TIMEOUT_MARGIN_MS = 5_000
+/** Reconnection backoff ceiling; postgres.js's own grows to 20 s, which would outlast a short outage. */
+const MAX_RECONNECT_DELAY_SECONDS = 1
+
+function clientDeadlines(settings: Config['db']): { acquireMs: number; queryMs: number } {
+  const queryMs =
+    settings.queryTimeoutMs ??
+    (settings.statementTimeoutMs > 0 ? settings.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS : 0)
+  return { acquireMs: settings.connectTimeoutSeconds * 1000, queryMs }
 }
 
 export async function openDatabase(
@@ -32,11 +49,14 @@ export async function openDatabase(
   }
   const poolMax = embedded ? 1 : config.db.poolMax
 
+  const sessions = new SessionSockets()
   const sql = postgres(url, {
     max: poolMax,
     idle_timeout: config.db.idleTimeoutSeconds,
     connect_timeout: config.db.connectTimeoutSeconds,
     max_lifetime: 60 * 30,
+    backoff: (attempt: number) =>
+      (0.5 + Math.random() / 2) * Math.min(3 ** attempt / 100, MAX_RECONNECT_DELAY_SECONDS),
     onnotice: () => {},
     // Calendar dates stay `YYYY-MM-DD` strings: a JS Date would shift them by the process's time zone.
     types: {
@@ -48,11 +68,16 @@ export async function openDatabase(
         ? { statement_timeout: config.db.statementTimeoutMs }
         : {}),
     },
+    // Documented by postgres.js ("Custom socket") but missing from its type definitions.
+    ...{ socket: sessions.open },
   })
+
+  const reserve = guardReservations(sql, sessions, clientDeadlines(config.db))
 
   const slowQueryMs = config.db.slowQueryMs
   const db = new Kysely<DB>({
     dialect: new PostgresJSDialect({ postgres: sql }),
+    plugins: [tenantGuard],
     log: (event: LogEvent) => {
       if (event.level === 'error') {
         logger.debug({ durationMs: event.queryDurationMillis, sql: event.query.sql }, 'query failed')
@@ -63,21 +88,246 @@ export async function openDatabase(
     },
   })
 
+  const ping = async () => {
+    const connection = await reserve()
+    try {
+      await connection.unsafe('select 1')
+    } finally {
+      connection.release()
+    }
+  }
+
   // postgres.js opens connections lazily; warm the pool's minimum so the first requests do not pay for it.
   const warm = Math.min(config.db.poolMin, poolMax)
-  await Promise.all(Array.from({ length: Math.max(warm, 1) }, () => sql`select 1`))
+  await Promise.all(Array.from({ length: Math.max(warm, 1) }, ping))
 
   return {
     db,
     sql,
     embedded: embedded !== undefined,
     poolMax,
-    async ping() {
-      await sql`select 1`
-    },
+    ping,
     async close(timeoutSeconds = 5) {
       await sql.end({ timeout: timeoutSeconds })
       await embedded?.stop()
     },
   }
+}
+
+interface BackendKey {
+  pid: number | null
+  secret: number | null
+}
+
+/**
+ * Opens the pool's sockets itself, as postgres.js's documented `socket` option allows, to learn which socket
+ * carries which server session (the BackendKeyData message of the start-up exchange). With that, a session
+ * that stopped answering can be cut, and a reserved session whose socket closed is known to be gone. Under
+ * TLS the exchange is encrypted and no socket is known: deadlines still apply, eviction does not.
+ */
+class SessionSockets {
+  private readonly bySession = new Map<string, net.Socket>()
+  private nextHost = 0
+
+  readonly open = (options: postgres.ParsedOptions<Record<string, never>>): net.Socket => {
+    const path = (options as { path?: string }).path
+    const index = this.nextHost++ % options.host.length
+    const socket = path
+      ? net.connect(path)
+      : net.connect(options.port[index] ?? options.port[0] ?? 5432, options.host[index] ?? 'localhost')
+    if (!options.ssl) this.watchStartup(socket)
+    return socket
+  }
+
+  find(key: BackendKey | undefined): net.Socket | undefined {
+    return key?.pid == null ? undefined : this.bySession.get(`${key.pid}:${key.secret}`)
+  }
+
+  private watchStartup(socket: net.Socket): void {
+    let buffered: Buffer = Buffer.alloc(0)
+    const onData = (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+      while (buffered.length >= 5) {
+        const type = buffered[0]
+        const length = buffered.readUInt32BE(1)
+        if (buffered.length < length + 1) return
+        if (type === 0x4b && length >= 12) {
+          const key = `${buffered.readUInt32BE(5)}:${buffered.readUInt32BE(9)}`
+          this.bySession.set(key, socket)
+          socket.once('close', () => {
+            if (this.bySession.get(key) === socket) this.bySession.delete(key)
+          })
+        }
+        // BackendKeyData comes before the first ReadyForQuery; an ErrorResponse ends the start-up.
+        if (type === 0x4b || type === 0x5a || type === 0x45) {
+          socket.off('data', onData)
+          return
+        }
+        buffered = buffered.subarray(length + 1)
+      }
+    }
+    socket.on('data', onData)
+  }
+}
+
+const LOST_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED'])
+
+/** The session is gone: the socket failed or closed, or the server ended the session (FATAL). */
+function isConnectionLost(error: unknown): boolean {
+  if (error instanceof postgres.PostgresError) return error.severity === 'FATAL' || error.severity === 'PANIC'
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (LOST_CONNECTION_CODES.has(code) || /^E[A-Z]+$/.test(code))
+}
+
+/** Codes the error handler maps to 503 SERVICE_UNAVAILABLE. */
+function deadlineError(code: 'CONNECT_TIMEOUT' | 'ETIMEDOUT', message: string): Error {
+  return Object.assign(new Error(message), { code })
+}
+
+/** Rejects when `ms` pass first; what arrives later goes to `late`. */
+function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error, late: (value: T) => void) {
+  if (ms <= 0) return work
+  return new Promise<T>((resolve, reject) => {
+    let expired = false
+    const timer = setTimeout(() => {
+      expired = true
+      reject(onTimeout())
+    }, ms)
+    work.then(
+      (value) => {
+        clearTimeout(timer)
+        if (expired) late(value)
+        else resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        if (!expired) reject(error)
+      },
+    )
+  })
+}
+
+type Reserve = () => Promise<postgres.ReservedSql>
+
+/**
+ * Bounds what Kysely waits for (a pooled connection: the connect timeout; an answer: `queryMs`), and keeps
+ * three postgres.js 3.4.9 behaviours away from requests:
+ * - a half-open connection (no FIN, no RST: a partition, a failover) leaves a query waiting forever, as
+ *   `statement_timeout` is enforced by a server that never got the query; past the deadline the query is
+ *   answered with ETIMEDOUT and its socket is cut, so the pool reconnects;
+ * - a reservation queued while a connection closes is handed to its reconnection and never resolved
+ *   (porsager/postgres#1195): the acquire deadline answers it;
+ * - a reserved connection that was released, or used, after its socket closed is put back among the open
+ *   ones and the next write throws outside any promise, which ends the process (porsager/postgres#1199,
+ *   #1208). Once its session is known lost, a reservation rejects its queries at once and is not released:
+ *   the pool already took the closed connection back.
+ * Queries go through `unsafe`, as Kysely sends them; returns the guarded `reserve` (readiness pings use it).
+ */
+function guardReservations(
+  sql: postgres.Sql,
+  sessions: SessionSockets,
+  deadlines: { acquireMs: number; queryMs: number },
+): Reserve {
+  const reserve = sql.reserve.bind(sql)
+  const guarded: Reserve = async () => {
+    const reserved = await withDeadline(
+      reserve(),
+      deadlines.acquireMs,
+      () => deadlineError('CONNECT_TIMEOUT', `no database connection within ${deadlines.acquireMs} ms`),
+      (connection) => connection.release(),
+    )
+    return guardReservation(reserved, sessions, deadlines.queryMs)
+  }
+  sql.reserve = guarded
+  return guarded
+}
+
+function guardReservation(
+  reserved: postgres.ReservedSql,
+  sessions: SessionSockets,
+  queryMs: number,
+): postgres.ReservedSql {
+  const unsafe = reserved.unsafe.bind(reserved)
+  const release = reserved.release.bind(reserved)
+  let socket: net.Socket | undefined
+  let lost: unknown
+  /** A query that outlived its deadline; the connection is busy until it settles. */
+  let stuck: Promise<unknown> | undefined
+  const timedOut = () => deadlineError('ETIMEDOUT', `the database did not answer within ${queryMs} ms`)
+
+  const usable = () => {
+    if (lost === undefined && socket?.destroyed) {
+      lost = Object.assign(new Error('the database connection closed'), { code: 'CONNECTION_CLOSED' })
+    }
+    if (lost !== undefined) throw lost
+    if (stuck) throw timedOut()
+  }
+
+  /**
+   * The server rolls back the transaction of a session that ended. Kysely's PostgresDriver marks a
+   * connection whose rollback failed for discard through a private symbol kysely-postgres-js cannot
+   * implement, which would turn the cause (a 503) into a TypeError (a 500).
+   */
+  const rollbackOfLostSession = (error: unknown) => {
+    if (lost !== undefined || stuck) return Object.assign([], { command: 'ROLLBACK', count: 0 })
+    throw error
+  }
+
+  const run = (text: string, parameters: postgres.ParameterOrJSON<never>[] | undefined, options: object) => {
+    usable()
+    const query = unsafe(text, parameters, options)
+    const outcome = query.then(
+      (result) => {
+        socket ??= sessions.find(result.state)
+        return result
+      },
+      (error: unknown) => {
+        if (isConnectionLost(error)) lost = error
+        throw error
+      },
+    )
+    return withDeadline(
+      outcome,
+      queryMs,
+      () => {
+        stuck = outcome.catch(() => {})
+        // Cut the silent session; postgres.js then fails the query with CONNECTION_CLOSED and reconnects later.
+        ;(socket ?? sessions.find((query as { state?: BackendKey }).state))?.destroy()
+        return timedOut()
+      },
+      () => {},
+    )
+  }
+
+  reserved.unsafe = ((text: string, parameters?: postgres.ParameterOrJSON<never>[], options: object = {}) => {
+    let started: Promise<unknown> | undefined
+    const send = () => Promise.resolve().then(() => run(text, parameters, options))
+    const result = () => {
+      started ??= text === 'rollback' ? send().catch(rollbackOfLostSession) : send()
+      return started
+    }
+    return {
+      // biome-ignore lint/suspicious/noThenProperty: a lazy query, as postgres.js's own: sent when awaited
+      then: (onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) =>
+        result().then(onFulfilled, onRejected),
+      catch: (onRejected?: (reason: unknown) => unknown) => result().catch(onRejected),
+      finally: (onFinally?: () => void) => result().finally(onFinally),
+      [Symbol.toStringTag]: 'Promise',
+      // Streamed results (Kysely's `stream()`) have no deadline: they may rightly take long.
+      cursor: (rows?: number) => {
+        usable()
+        return unsafe(text, parameters, options).cursor(rows ?? 1)
+      },
+    }
+  }) as unknown as typeof reserved.unsafe
+
+  const giveBack = () => {
+    if (lost !== undefined && !(socket && !socket.destroyed)) return
+    release()
+  }
+  reserved.release = () => {
+    if (stuck) void stuck.then(giveBack)
+    else giveBack()
+  }
+  return reserved
 }

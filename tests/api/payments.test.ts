@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { crossTenant } from '../../src/lib/db'
 import { createTestApp, type TestApp } from '../helpers/app'
 
 let t: TestApp
@@ -39,7 +40,7 @@ async function sentInvoice(token: string, total: number): Promise<Invoice> {
   })
   const draft = (await res.json()) as Invoice
   const seq = Math.floor(Math.random() * 1e9)
-  await t.deps.database.db
+  await crossTenant(t.deps.database.db)
     .updateTable('invoices')
     .set({ status: 'sent', number: `T-${seq}`, number_seq: seq, sent_at: new Date() })
     .where('id', '=', draft.id)

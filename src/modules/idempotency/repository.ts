@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Database } from '../../lib/db'
+import { crossTenant, type Database } from '../../lib/db'
 
 export interface IdempotencyRow {
   request_hash: string
@@ -90,8 +90,9 @@ export async function releaseKey(db: Database, userId: string, key: string): Pro
   await db.deleteFrom('idempotency_keys').where('user_id', '=', userId).where('key', '=', key).execute()
 }
 
+/** Housekeeping across every user's keys. */
 export async function deleteExpiredKeys(db: Database, olderThanHours: number): Promise<void> {
-  await db
+  await crossTenant(db)
     .deleteFrom('idempotency_keys')
     .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${olderThanHours})`)
     .execute()
