@@ -38,7 +38,9 @@ try {
     create policy tenant on invoices using (user_id = nullif(current_setting('app.user_id', true), '')::uuid);
     analyze invoices;
   `)
-  const rows = await sql<{ id: string; user_id: string }[]>`select id, user_id from invoices order by random() limit 5000`
+  const rows = await sql<
+    { id: string; user_id: string }[]
+  >`select id, user_id from invoices order by random() limit 5000`
 
   const plain = async (row: { id: string; user_id: string }) => {
     await sql`select * from invoices where user_id = ${row.user_id} and id = ${row.id}`
