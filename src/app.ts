@@ -12,6 +12,7 @@ import { healthModule } from './modules/health'
 import { invoicesModule } from './modules/invoices'
 import { meModule } from './modules/me'
 import { paymentsModule } from './modules/payments'
+import { reportsModule } from './modules/reports'
 import { authPlugin } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
 import { errorHandler } from './plugins/errors'
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps) {
   app.use(customersModule({ db, auth }))
   app.use(invoicesModule({ db, auth }))
   app.use(paymentsModule({ db, auth }))
+  app.use(reportsModule({ db, auth }))
   if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))
   return app
 }

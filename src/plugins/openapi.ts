@@ -21,6 +21,7 @@ export const openapiPlugin = () =>
         { name: 'Profile', description: 'The signed-in user and their business profile' },
         { name: 'Invoices', description: 'Drafts, issuing, payments, voiding and the audit trail' },
         { name: 'Customers', description: 'The people and companies invoices are billed to' },
+        { name: 'Reports', description: 'Receivables, aging and revenue, per currency' },
       ],
       components: {
         securitySchemes: {

@@ -1,0 +1,41 @@
+import type { Database } from '../../lib/db'
+import { getMe } from '../me/service'
+import {
+  type AgingRow,
+  MAX_REVENUE_MONTHS,
+  type PeriodQuery,
+  type RevenueRow,
+  type SummaryRow,
+} from './model'
+import { dateIn, resolvePeriod } from './period'
+import { agingRows, type ReportScope, revenueRows, summaryRows } from './repository'
+
+/** The user's profile time zone, and today's date in it at `now`. */
+async function scopeOf(db: Database, userId: string, now: Date): Promise<ReportScope> {
+  const { timezone } = (await getMe(db, userId)).profile
+  return { userId, timeZone: timezone, today: dateIn(timezone, now) }
+}
+
+export async function summaryReport(
+  db: Database,
+  userId: string,
+  query: PeriodQuery,
+  now = new Date(),
+): Promise<SummaryRow[]> {
+  const scope = await scopeOf(db, userId, now)
+  return summaryRows(db, scope, resolvePeriod(query, scope.today))
+}
+
+export async function agingReport(db: Database, userId: string, now = new Date()): Promise<AgingRow[]> {
+  return agingRows(db, await scopeOf(db, userId, now))
+}
+
+export async function revenueReport(
+  db: Database,
+  userId: string,
+  query: PeriodQuery,
+  now = new Date(),
+): Promise<RevenueRow[]> {
+  const scope = await scopeOf(db, userId, now)
+  return revenueRows(db, scope, resolvePeriod(query, scope.today, MAX_REVENUE_MONTHS))
+}
