@@ -152,6 +152,8 @@ export interface PaymentsTable {
   invoice_id: string
   user_id: string
   amount: Int8
+  /** The invoice's currency, copied so that sums per currency need not look up the invoice. */
+  currency: string
   paid_at: ColumnType<Date, Date | string, Date | string>
   method: PaymentMethod
   reference: string | null

@@ -83,6 +83,7 @@ export function invoiceFactory(db: Database, userId: string) {
             invoice_id: id,
             user_id: userId,
             amount: p.amount,
+            currency: spec.currency ?? 'USD',
             paid_at: p.paidAt,
             method: 'bank_transfer' as const,
           })),

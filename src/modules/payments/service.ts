@@ -43,6 +43,7 @@ export async function recordPayment(
     invoice_id: invoiceId,
     user_id: userId,
     amount: input.amount,
+    currency: invoice.currency,
     paid_at: paidAt,
     method: input.method ?? 'other',
     reference,
