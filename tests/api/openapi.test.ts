@@ -29,6 +29,26 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/files/{*}']).toBeUndefined()
   })
 
+  test('when any /api route exists, then the document describes it with its error answers and JSON body', async () => {
+    const doc = (await (await t.request('/docs/json')).json()) as OpenApiDoc
+    const routes = t.app.routes.filter((r) => r.path.startsWith('/api/') && r.method !== 'OPTIONS')
+    expect(routes.length).toBeGreaterThanOrEqual(15)
+    for (const route of routes) {
+      const path = route.path.replace(/:(\w+)/g, '{$1}')
+      const operation = doc.paths[path]?.[route.method.toLowerCase()]
+      expect({ route: `${route.method} ${path}`, documented: operation !== undefined }).toEqual({
+        route: `${route.method} ${path}`,
+        documented: true,
+      })
+      expect(Object.keys(operation!.responses)).toEqual(expect.arrayContaining(['401', '500']))
+      if (operation!.requestBody) {
+        expect(Object.keys((operation!.requestBody as { content: object }).content)).toEqual([
+          'application/json',
+        ])
+      }
+    }
+  })
+
   test('when /docs is fetched, then an HTML reference page answers', async () => {
     const res = await t.request('/docs')
     expect(res.status).toBe(200)
