@@ -10,6 +10,7 @@ import { customersModule } from './modules/customers'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { invoicesModule } from './modules/invoices'
+import { issuingModule } from './modules/issuing'
 import { meModule } from './modules/me'
 import { paymentsModule } from './modules/payments'
 import { reportsModule } from './modules/reports'
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps) {
   app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
   app.use(customersModule({ db, auth }))
   app.use(invoicesModule({ db, auth }))
+  app.use(issuingModule({ db, auth, storage, metrics, config, logger }))
   app.use(paymentsModule({ db, auth }))
   app.use(reportsModule({ db, auth }))
   if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))

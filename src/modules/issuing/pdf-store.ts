@@ -1,0 +1,70 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Metrics } from '../../lib/metrics'
+import type { InvoiceSnapshot } from '../../lib/pdf'
+import type { ObjectStorage } from '../../lib/storage'
+import { AppError } from '../../shared/errors'
+import { renderPdf } from './renderer'
+
+/** Far above any real render (a 500-item invoice takes about 100 ms); a bound, since locks are held. */
+const RENDER_TIMEOUT_MS = 20_000
+
+export interface PdfStoreDeps {
+  storage: ObjectStorage
+  metrics: Pick<Metrics, 'pdfRenderDuration' | 'pdfUploadDuration'>
+  /** Bound on one storage call; S3 enforces its own as well, this one covers any store. */
+  storageTimeoutMs: number
+}
+
+export interface StoredPdf {
+  sha256: string
+  size: number
+  generatedAt: Date
+}
+
+/** Unguessable: the random part is 128 bits, so knowing an invoice id never reveals where its PDF lives. */
+export const newPdfKey = (userId: string, invoiceId: string) =>
+  `invoices/${userId}/${invoiceId}/${randomBytes(16).toString('hex')}.pdf`
+
+export const failed = (message: string, cause: unknown) =>
+  new AppError('PDF_GENERATION_FAILED', message, { cause })
+
+/** Rejects when `promise` has not settled after `ms`. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+async function timed<T>(histogram: Metrics['pdfRenderDuration'], work: () => Promise<T>): Promise<T> {
+  const stop = histogram.startTimer()
+  try {
+    return await work()
+  } finally {
+    stop()
+  }
+}
+
+/** Renders the snapshot and stores it under `key`; any failure is a 502 PDF_GENERATION_FAILED. */
+export async function renderAndStore(
+  deps: PdfStoreDeps,
+  key: string,
+  snapshot: InvoiceSnapshot,
+): Promise<StoredPdf> {
+  const bytes = await timed(deps.metrics.pdfRenderDuration, () =>
+    within(renderPdf(snapshot), RENDER_TIMEOUT_MS, 'rendering'),
+  ).catch((error: unknown) => {
+    throw failed('The invoice PDF could not be rendered', error)
+  })
+  await timed(deps.metrics.pdfUploadDuration, () =>
+    within(deps.storage.put(key, bytes, 'application/pdf'), deps.storageTimeoutMs, 'storage'),
+  ).catch((error: unknown) => {
+    throw failed('The invoice PDF could not be stored; nothing changed, retry shortly', error)
+  })
+  return {
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.byteLength,
+    generatedAt: new Date(),
+  }
+}
