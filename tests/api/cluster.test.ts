@@ -5,8 +5,8 @@ import path from 'node:path'
 import { startSupervisor } from '../../src/cluster'
 import { createLogger } from '../../src/lib/logger'
 import type { LogLine } from '../helpers/app'
+import { ROOT, serverEnv } from '../helpers/server-process'
 
-const root = path.resolve(import.meta.dir, '../..')
 const usesPostgres = process.env['TEST_DATABASE_EMBEDDED'] !== '1'
 const START_WITHIN_MS = 60_000
 const STOP_WITHIN_MS = 15_000
@@ -28,16 +28,14 @@ function spawnServer(extra: Record<string, string>): Server {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'invoice-api-cluster-'))
   dirs.push(dataDir)
   const proc = Bun.spawn(['bun', 'src/index.ts'], {
-    cwd: root,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/tmp',
+    cwd: ROOT,
+    env: serverEnv({
       DATA_DIR: dataDir,
       PORT: '0',
       LOG_LEVEL: 'info',
       RATE_LIMIT_PER_MINUTE: '1000000',
       ...extra,
-    },
+    }),
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'inherit',

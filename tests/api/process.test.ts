@@ -2,36 +2,18 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { ROOT, readLines, serverEnv } from '../helpers/server-process'
 
-const root = path.resolve(import.meta.dir, '../..')
 /** Spawning Bun and starting PGlite takes seconds on a busy machine; a slow start is not a failure. */
 const PROCESS_TIMEOUT_MS = 60_000
-const cleanEnv = (extra: Record<string, string>) => {
-  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' }
-  return { ...env, ...extra }
-}
-
-async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
-  const decoder = new TextDecoder()
-  let buffer = ''
-  for await (const chunk of stream) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let newline = buffer.indexOf('\n')
-    while (newline !== -1) {
-      onLine(buffer.slice(0, newline))
-      buffer = buffer.slice(newline + 1)
-      newline = buffer.indexOf('\n')
-    }
-  }
-}
 
 describe('the server process', () => {
   test(
     'when NODE_ENV=production has no configuration, then start-up stops with one message listing every problem',
     async () => {
       const proc = Bun.spawn(['bun', 'src/index.ts'], {
-        cwd: root,
-        env: cleanEnv({ NODE_ENV: 'production' }),
+        cwd: ROOT,
+        env: serverEnv({ NODE_ENV: 'production' }),
         stdout: 'pipe',
         stderr: 'pipe',
       })
@@ -48,8 +30,8 @@ describe('the server process', () => {
     'when started with no configuration, then it serves on the embedded defaults, accepts a dev token, and SIGTERM exits 0',
     async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'invoice-api-process-'))
-      const env = cleanEnv({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
-      const proc = Bun.spawn(['bun', 'src/index.ts'], { cwd: root, env, stdout: 'pipe', stderr: 'inherit' })
+      const env = serverEnv({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
+      const proc = Bun.spawn(['bun', 'src/index.ts'], { cwd: ROOT, env, stdout: 'pipe', stderr: 'inherit' })
       const lines: Record<string, unknown>[] = []
       let resolvePort: (port: number) => void = () => {}
       const portPromise = new Promise<number>((resolve) => {
@@ -70,7 +52,7 @@ describe('the server process', () => {
         expect(await (await fetch(`${base}/health/ready`)).json()).toMatchObject({ status: 'ok' })
 
         const tokenProc = Bun.spawn(['bun', 'run', 'token', 'founder@example.com'], {
-          cwd: root,
+          cwd: ROOT,
           env,
           stdout: 'pipe',
           stderr: 'pipe',

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { ROOT, readLines, serverEnv } from '../helpers/server-process'
 
-const root = path.resolve(import.meta.dir, '../..')
 const LOOPS = 20
 const LOAD_BEFORE_SIGTERM_MS = 1_500
 const EXIT_WITHIN_MS = 10_000
@@ -23,28 +23,12 @@ interface Outcome {
   error?: string
 }
 
-async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
-  const decoder = new TextDecoder()
-  let buffer = ''
-  for await (const chunk of stream) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let newline = buffer.indexOf('\n')
-    while (newline !== -1) {
-      onLine(buffer.slice(0, newline))
-      buffer = buffer.slice(newline + 1)
-      newline = buffer.indexOf('\n')
-    }
-  }
-}
-
 const dataDir = mkdtempSync(path.join(tmpdir(), 'invoice-api-shutdown-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 describe('graceful shutdown', () => {
   test('when SIGTERM arrives under a steady stream of requests, then every request the server accepted is answered 200, the rest are refused, and it exits 0 within 10 s', async () => {
-    const env: Record<string, string> = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/tmp',
+    const env = serverEnv({
       DATA_DIR: dataDir,
       PORT: '0',
       LOG_LEVEL: 'info',
@@ -52,8 +36,8 @@ describe('graceful shutdown', () => {
       ...(process.env['TEST_DATABASE_EMBEDDED'] === '1'
         ? {}
         : { DATABASE_URL: process.env['TEST_DATABASE_URL'] ?? '', DB_POOL_MIN: '1', DB_POOL_MAX: '4' }),
-    }
-    const proc = Bun.spawn(['bun', 'src/index.ts'], { cwd: root, env, stdout: 'pipe', stderr: 'inherit' })
+    })
+    const proc = Bun.spawn(['bun', 'src/index.ts'], { cwd: ROOT, env, stdout: 'pipe', stderr: 'inherit' })
     const lines: LogLine[] = []
     let listening: (port: number) => void = () => {}
     const port = new Promise<number>((resolve) => {
@@ -71,7 +55,7 @@ describe('graceful shutdown', () => {
         Bun.sleep(START_WITHIN_MS).then(() => Promise.reject(new Error('not listening in time'))),
       ])}`
       const tokenProc = Bun.spawn(['bun', 'run', 'token', 'load@example.com'], {
-        cwd: root,
+        cwd: ROOT,
         env,
         stdout: 'pipe',
         stderr: 'pipe',
