@@ -324,7 +324,7 @@ describe('reading, updating and deleting drafts', () => {
 })
 
 describe('listing', () => {
-  test('when walking every sort, then each invoice appears exactly once and in order', async () => {
+  test('when walking every sort over numbered and draft invoices, then each appears exactly once and in order', async () => {
     const token = await newUser()
     const customerId = await newCustomer(token, { name: 'Sorted Co' })
     const created: Invoice[] = []
@@ -337,6 +337,10 @@ describe('listing', () => {
           items: [{ description: 'x', quantity: 1, unitPrice: (i * 37) % 11 }],
         }),
       )
+    }
+    for (const invoice of created.slice(3, 13)) {
+      const sent = await t.request(`/api/v1/invoices/${invoice.id}/mark-as-sent`, { method: 'POST', token })
+      expect(sent.status).toBe(200)
     }
     const sorts = ['issueDate', '-issueDate', 'dueDate', '-dueDate', 'total', '-total', 'number', '-number']
     for (const sort of sorts) {
@@ -352,10 +356,14 @@ describe('listing', () => {
       } while (cursor)
       expect(seen.map((i) => i.id).sort()).toEqual(created.map((i) => i.id).sort())
       const field = sort.replace('-', '') as 'issueDate' | 'dueDate' | 'total' | 'number'
-      const values = seen.map((i) => (field === 'number' ? 0 : i[field]))
-      const ordered = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      const key = (i: Invoice) => (field === 'number' ? (i.number ?? '') : i[field])
+      const values = seen.map(key)
+      const numbered = field === 'number' ? values.filter((v) => v !== '') : values
+      const ordered = [...numbered].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
       if (sort.startsWith('-')) ordered.reverse()
-      expect(values).toEqual(ordered)
+      // Drafts have no number: they follow the numbered invoices in both directions.
+      const drafts = values.length - numbered.length
+      expect(values).toEqual([...ordered, ...Array.from({ length: drafts }, () => '')])
     }
   })
 

@@ -188,8 +188,11 @@ export interface ListInvoicesOptions {
 }
 
 /**
- * One page of a user's invoices in a keyset order that an index serves: the sort column, then the id.
- * Drafts have no number and come after the numbered invoices in both directions of the number sort.
+ * One page of a user's invoices in a keyset order that an index serves: the sort column, then the id. The
+ * position after the cursor is a row comparison, `(column, id) > (value, id)`, which PostgreSQL turns into an
+ * index condition, so a page costs the same at any depth.
+ * Drafts have no number: in the number sort they come after the numbered invoices in both directions, read by
+ * a second query once the numbered ones run out.
  */
 export async function listInvoiceViews(
   db: Database,
@@ -202,8 +205,9 @@ export async function listInvoiceViews(
   let query = invoiceView(db).where('i.user_id', '=', userId)
 
   if (options.status === 'overdue') {
+    // Literal statuses, so that generic plans of the prepared statement still match the partial indexes.
     query = query
-      .where('i.status', 'in', ['sent', 'partially_paid'])
+      .where(sql<boolean>`i.status in ('sent', 'partially_paid')`)
       .where(sql<boolean>`i.due_date < (now() at time zone u.timezone)::date`)
   } else if (options.status) {
     query = query.where('i.status', '=', options.status)
@@ -213,25 +217,36 @@ export async function listInvoiceViews(
   if (options.issuedTo) query = query.where('i.issue_date', '<=', options.issuedTo)
   if (options.search) query = query.where('i.search_text', 'like', containsPattern(options.search))
 
-  if (options.after) {
-    const [value, id] = options.after
-    if (value === null) {
-      query = query.where(sql<boolean>`${column} is null and i.id ${compare} ${id}`)
-    } else {
-      const afterValue = sql`${column} ${compare} ${value} or (${column} = ${value} and i.id ${compare} ${id})`
-      query =
-        options.column === 'number_seq'
-          ? query.where(sql<boolean>`(${afterValue} or ${column} is null)`)
-          : query.where(sql<boolean>`(${afterValue})`)
-    }
-  }
+  const page = (q: typeof query, take: number) =>
+    q.orderBy(sql`${column} ${direction}`).orderBy(sql`i.id ${direction}`).limit(take).execute() as Promise<
+      InvoiceViewRow[]
+    >
+  const after = options.after
+  const drafts = () =>
+    page(
+      query
+        .where('i.number_seq', 'is', null)
+        .$if(after?.[0] === null, (q) => q.where(sql<boolean>`i.id ${compare} ${after![1]}`)),
+      options.take,
+    )
 
-  const nulls = options.column === 'number_seq' ? sql`nulls last` : sql``
-  return (await query
-    .orderBy(sql`${column} ${direction} ${nulls}`)
-    .orderBy(sql`i.id ${direction}`)
-    .limit(options.take)
-    .execute()) as InvoiceViewRow[]
+  if (options.column !== 'number_seq') {
+    return page(
+      after ? query.where(sql<boolean>`(${column}, i.id) ${compare} (${after[0]}, ${after[1]})`) : query,
+      options.take,
+    )
+  }
+  if (after?.[0] === null) return drafts()
+  const numbered = await page(
+    query
+      .where('i.number_seq', 'is not', null)
+      .$if(after !== undefined, (q) =>
+        q.where(sql<boolean>`(${column}, i.id) ${compare} (${after![0]}, ${after![1]})`),
+      ),
+    options.take,
+  )
+  if (numbered.length === options.take) return numbered
+  return [...numbered, ...(await drafts()).slice(0, options.take - numbered.length)]
 }
 
 export type EventRow = Selectable<InvoiceEventsTable>
