@@ -1,5 +1,8 @@
 import { openapi } from '@elysiajs/openapi'
 import pkg from '../../package.json'
+import { restoreFastFormats } from '../shared/formats'
+
+restoreFastFormats()
 
 export const openapiPlugin = () =>
   openapi({

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { FormatRegistry } from '@sinclair/typebox'
+import { fastFormats } from '../../src/shared/formats'
 import { createTestApp, type TestApp } from '../helpers/app'
 
 let t: TestApp
@@ -47,6 +49,12 @@ describe('OpenAPI document', () => {
         ])
       }
     }
+  })
+
+  test('when the OpenAPI plugin is loaded, then the hot string formats keep their plain checks', async () => {
+    for (const [name, check] of Object.entries(fastFormats)) expect(FormatRegistry.Get(name)).toBe(check)
+    expect(FormatRegistry.Get('uuid')!('0b9e6a4e-5a41-4a0e-9d43-2a4d8f0f6c11')).toBe(true)
+    expect(FormatRegistry.Get('uuid')!('not-a-uuid')).toBe(false)
   })
 
   test('when /docs is fetched, then an HTML reference page answers', async () => {

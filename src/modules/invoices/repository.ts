@@ -9,6 +9,7 @@ import type {
   InvoicesTable,
 } from '../../../db/schema'
 import type { Database } from '../../lib/db'
+import { precompiled } from '../../lib/precompiled'
 import { containsPattern } from '../../shared/search'
 
 export type InvoiceRow = Selectable<InvoicesTable>
@@ -92,14 +93,17 @@ function invoiceView(db: Database) {
     ])
 }
 
+const invoiceById = precompiled((db, arg: (name: 'userId' | 'id') => string) =>
+  invoiceView(db).where('i.user_id', '=', arg('userId')).where('i.id', '=', arg('id')),
+)
+
 export async function findInvoiceView(
   db: Database,
   userId: string,
   id: string,
 ): Promise<InvoiceViewRow | undefined> {
-  return (await invoiceView(db).where('i.user_id', '=', userId).where('i.id', '=', id).executeTakeFirst()) as
-    | InvoiceViewRow
-    | undefined
+  const [row] = await invoiceById(db, { userId, id })
+  return row as InvoiceViewRow | undefined
 }
 
 /** The invoice row locked until the transaction ends, for read-check-write sequences. */
