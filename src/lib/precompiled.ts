@@ -1,5 +1,5 @@
 import { type Compilable, CompiledQuery } from 'kysely'
-import type { Database } from './db'
+import { type Database, planEachExecution } from './db'
 
 /**
  * A query built and compiled once, then run with new parameters: on a hot path the query builder, the compiler
@@ -9,6 +9,7 @@ import type { Database } from './db'
  */
 export function precompiled<Name extends string, Row>(
   build: (db: Database, arg: (name: Name) => string) => Compilable<Row>,
+  options: { planEachExecution?: boolean } = {},
 ): (db: Database, args: Readonly<Record<Name, unknown>>) => Promise<Row[]> {
   let compiled: { sql: string; slots: (Name | undefined)[]; constants: readonly unknown[] } | undefined
   return async (db, args) => {
@@ -20,6 +21,7 @@ export function precompiled<Name extends string, Row>(
         return stand
       }
       const query = build(db, arg).compile()
+      if (options.planEachExecution) planEachExecution(query.sql)
       compiled = {
         sql: query.sql,
         slots: query.parameters.map((value) => (typeof value === 'string' ? names.get(value) : undefined)),

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
 import { MAX_QUANTITY, MAX_UNIT_PRICE, MIN_UNIT_PRICE } from '../../shared/money'
@@ -42,7 +43,7 @@ export const CalendarDate = (description?: string) =>
 const Percent = (description: string) =>
   t.Number({ minimum: 0, maximum: 100, description: `${description}; a percentage with at most 3 decimals` })
 const Money = (description: string) =>
-  t.Integer({ description: `${description}, in minor units of the currency` })
+  Type.Integer({ description: `${description}, in minor units of the currency` })
 
 export const ItemInput = t.Object(
   {
@@ -53,7 +54,7 @@ export const ItemInput = t.Object(
       description: 'Greater than 0, at most 3 decimals',
       examples: [1.5],
     }),
-    unitPrice: t.Integer({
+    unitPrice: Type.Integer({
       minimum: MIN_UNIT_PRICE,
       maximum: MAX_UNIT_PRICE,
       description: 'Minor units of the invoice currency; negative for a credit line',
@@ -160,12 +161,12 @@ export const Invoice = t.Object({
   }),
   payments: t.Array(Payment),
   pdf: Nullable(
-    t.Object({ sha256: t.String(), size: t.Integer(), generatedAt: t.String({ format: 'date-time' }) }),
+    t.Object({ sha256: t.String(), size: Type.Integer(), generatedAt: t.String({ format: 'date-time' }) }),
   ),
   sentAt: Nullable(t.String({ format: 'date-time' })),
   paidAt: Nullable(t.String({ format: 'date-time' })),
   voidedAt: Nullable(t.String({ format: 'date-time' })),
-  version: t.Integer(),
+  version: Type.Integer(),
   createdAt: t.String({ format: 'date-time' }),
   updatedAt: t.String({ format: 'date-time' }),
 })
@@ -205,7 +206,7 @@ export const InvoiceEvents = t.Object({ data: t.Array(InvoiceEvent) })
 
 export const PaymentCreate = t.Object(
   {
-    amount: t.Integer({
+    amount: Type.Integer({
       minimum: 1,
       maximum: Number.MAX_SAFE_INTEGER,
       description: 'Minor units; at most amountDue',

@@ -191,10 +191,80 @@ export interface ListInvoicesOptions {
   search: string | undefined
 }
 
+type ListArg =
+  | 'userId'
+  | 'status'
+  | 'customerId'
+  | 'issuedFrom'
+  | 'issuedTo'
+  | 'pattern'
+  | 'afterValue'
+  | 'afterId'
+  | 'take'
+
+/** What decides the SQL of a list query; the values themselves are parameters. */
+interface ListShape {
+  column: ListSortColumn
+  descending: boolean
+  status: 'any' | 'one' | 'overdue'
+  customer: boolean
+  from: boolean
+  to: boolean
+  search: boolean
+  after: boolean
+  /** The number sort reads numbered invoices and drafts separately. */
+  part: 'all' | 'numbered' | 'drafts'
+}
+
+function buildList(db: Database, arg: (name: ListArg) => string, shape: ListShape) {
+  const column = sql.ref(`i.${shape.column}`)
+  const direction = shape.descending ? sql`desc` : sql`asc`
+  const compare = shape.descending ? sql`<` : sql`>`
+  let query = invoiceView(db).where('i.user_id', '=', arg('userId'))
+  if (shape.status === 'overdue') {
+    // Literal statuses, so that generic plans of the prepared statement still match the partial indexes.
+    query = query
+      .where(sql<boolean>`i.status in ('sent', 'partially_paid')`)
+      .where(sql<boolean>`i.due_date < (now() at time zone u.timezone)::date`)
+  } else if (shape.status === 'one') {
+    query = query.where('i.status', '=', arg('status') as InvoiceStatus)
+  }
+  if (shape.customer) query = query.where('i.customer_id', '=', arg('customerId'))
+  if (shape.from) query = query.where('i.issue_date', '>=', arg('issuedFrom'))
+  if (shape.to) query = query.where('i.issue_date', '<=', arg('issuedTo'))
+  if (shape.search) query = query.where('i.search_text', 'like', arg('pattern'))
+  if (shape.part === 'numbered') query = query.where('i.number_seq', 'is not', null)
+  if (shape.part === 'drafts') query = query.where('i.number_seq', 'is', null)
+  if (shape.after) {
+    query =
+      shape.part === 'drafts'
+        ? query.where(sql<boolean>`i.id ${compare} ${arg('afterId')}`)
+        : query.where(sql<boolean>`(${column}, i.id) ${compare} (${arg('afterValue')}, ${arg('afterId')})`)
+  }
+  return query
+    .orderBy(sql`${column} ${direction}`)
+    .orderBy(sql`i.id ${direction}`)
+    .limit(sql<number>`${arg('take')}`)
+}
+
+const listQueries = new Map<string, ReturnType<typeof precompiled<ListArg, unknown>>>()
+
+function listQuery(shape: ListShape) {
+  const key = JSON.stringify(shape)
+  let run = listQueries.get(key)
+  if (!run) {
+    run = precompiled((db, arg: (name: ListArg) => string) => buildList(db, arg, shape), {
+      planEachExecution: true,
+    })
+    listQueries.set(key, run)
+  }
+  return run as (db: Database, args: Readonly<Record<ListArg, unknown>>) => Promise<InvoiceViewRow[]>
+}
+
 /**
  * One page of a user's invoices in a keyset order that an index serves: the sort column, then the id. The
  * position after the cursor is a row comparison, `(column, id) > (value, id)`, which PostgreSQL turns into an
- * index condition, so a page costs the same at any depth.
+ * index condition, so a page costs the same at any depth. Each shape of query is compiled once.
  * Drafts have no number: in the number sort they come after the numbered invoices in both directions, read by
  * a second query once the numbered ones run out.
  */
@@ -203,54 +273,38 @@ export async function listInvoiceViews(
   userId: string,
   options: ListInvoicesOptions,
 ): Promise<InvoiceViewRow[]> {
-  const column = sql.ref(`i.${options.column}`)
-  const direction = options.descending ? sql`desc` : sql`asc`
-  const compare = options.descending ? sql`<` : sql`>`
-  let query = invoiceView(db).where('i.user_id', '=', userId)
-
-  if (options.status === 'overdue') {
-    // Literal statuses, so that generic plans of the prepared statement still match the partial indexes.
-    query = query
-      .where(sql<boolean>`i.status in ('sent', 'partially_paid')`)
-      .where(sql<boolean>`i.due_date < (now() at time zone u.timezone)::date`)
-  } else if (options.status) {
-    query = query.where('i.status', '=', options.status)
+  const { after, take } = options
+  const args: Record<ListArg, unknown> = {
+    userId,
+    status: options.status,
+    customerId: options.customerId,
+    issuedFrom: options.issuedFrom,
+    issuedTo: options.issuedTo,
+    pattern: options.search === undefined ? undefined : containsPattern(options.search),
+    afterValue: after?.[0],
+    afterId: after?.[1],
+    take,
   }
-  if (options.customerId) query = query.where('i.customer_id', '=', options.customerId)
-  if (options.issuedFrom) query = query.where('i.issue_date', '>=', options.issuedFrom)
-  if (options.issuedTo) query = query.where('i.issue_date', '<=', options.issuedTo)
-  if (options.search) query = query.where('i.search_text', 'like', containsPattern(options.search))
+  const base = {
+    column: options.column,
+    descending: options.descending,
+    status: options.status === undefined ? 'any' : options.status === 'overdue' ? 'overdue' : 'one',
+    customer: options.customerId !== undefined,
+    from: options.issuedFrom !== undefined,
+    to: options.issuedTo !== undefined,
+    search: options.search !== undefined,
+  } as const
 
-  const page = (q: typeof query, take: number) =>
-    q.orderBy(sql`${column} ${direction}`).orderBy(sql`i.id ${direction}`).limit(take).execute() as Promise<
-      InvoiceViewRow[]
-    >
-  const after = options.after
-  const drafts = () =>
-    page(
-      query
-        .where('i.number_seq', 'is', null)
-        .$if(after?.[0] === null, (q) => q.where(sql<boolean>`i.id ${compare} ${after![1]}`)),
-      options.take,
-    )
-
-  if (options.column !== 'number_seq') {
-    return page(
-      after ? query.where(sql<boolean>`(${column}, i.id) ${compare} (${after[0]}, ${after[1]})`) : query,
-      options.take,
-    )
-  }
-  if (after?.[0] === null) return drafts()
-  const numbered = await page(
-    query
-      .where('i.number_seq', 'is not', null)
-      .$if(after !== undefined, (q) =>
-        q.where(sql<boolean>`(${column}, i.id) ${compare} (${after![0]}, ${after![1]})`),
-      ),
-    options.take,
-  )
-  if (numbered.length === options.take) return numbered
-  return [...numbered, ...(await drafts()).slice(0, options.take - numbered.length)]
+  if (options.column !== 'number_seq')
+    return listQuery({ ...base, after: after !== undefined, part: 'all' })(db, args)
+  if (after?.[0] === null) return listQuery({ ...base, after: true, part: 'drafts' })(db, args)
+  const numbered = await listQuery({ ...base, after: after !== undefined, part: 'numbered' })(db, args)
+  if (numbered.length === take) return numbered
+  const drafts = await listQuery({ ...base, after: false, part: 'drafts' })(db, {
+    ...args,
+    take: take - numbered.length,
+  })
+  return [...numbered, ...drafts]
 }
 
 export type EventRow = Selectable<InvoiceEventsTable>

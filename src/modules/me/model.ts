@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
 import { Address, AddressInput, OptionalNullable, Text } from '../../shared/schemas'
@@ -9,10 +10,10 @@ export const Profile = t.Object({
   taxId: t.Union([t.String(), t.Null()]),
   address: t.Union([Address, t.Null()]),
   defaultCurrency: t.Union([t.String(), t.Null()], { description: 'ISO-4217' }),
-  paymentTermsDays: t.Integer({ minimum: 0, maximum: 365 }),
+  paymentTermsDays: Type.Integer({ minimum: 0, maximum: 365 }),
   defaultTaxRate: t.Number({ minimum: 0, maximum: 100 }),
   invoicePrefix: t.String(),
-  nextInvoiceNumber: t.Integer({ minimum: 1 }),
+  nextInvoiceNumber: Type.Integer({ minimum: 1 }),
   timezone: t.String({ description: 'IANA time zone' }),
 })
 
@@ -31,13 +32,13 @@ export const ProfilePatch = t.Object(
     taxId: OptionalNullable(Text(50)),
     address: OptionalNullable(AddressInput),
     defaultCurrency: OptionalNullable(t.String({ format: 'iso-4217', description: 'ISO-4217, e.g. EUR' })),
-    paymentTermsDays: t.Optional(t.Integer({ minimum: 0, maximum: 365 })),
+    paymentTermsDays: t.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
     defaultTaxRate: t.Optional(
       t.Number({ minimum: 0, maximum: 100, description: 'Percent, at most 3 decimals' }),
     ),
     invoicePrefix: t.Optional(t.String({ minLength: 1, maxLength: 20, format: 'printable' })),
     nextInvoiceNumber: t.Optional(
-      t.Integer({
+      Type.Integer({
         minimum: 1,
         maximum: 1_000_000_000,
         description: 'May be raised, never lowered to a used number',

@@ -1,10 +1,11 @@
+import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 
 export const MAX_REVENUE_MONTHS = 120
 
 const Currency = t.String({ description: 'ISO-4217', examples: ['EUR'] })
-const Amount = (description: string) => t.Integer({ description: `${description}, in minor units` })
-const Count = (description: string) => t.Integer({ minimum: 0, description })
+const Amount = (description: string) => Type.Integer({ description: `${description}, in minor units` })
+const Count = (description: string) => Type.Integer({ minimum: 0, description })
 const CalendarDate = (description: string) =>
   t.String({ format: 'date', description: `YYYY-MM-DD; ${description}`, examples: ['2026-01-01'] })
 
