@@ -387,6 +387,29 @@ describe('listing', () => {
     expect((await ids('status=draft')).sort()).toEqual([a.id, b.id].sort())
     expect(await ids('status=sent')).toEqual([])
     expect(await ids('status=overdue')).toEqual([])
+    const late = await createInvoice(token, {
+      customerId: zoe,
+      issueDate: '2025-01-01',
+      dueDate: '2025-01-31',
+      items: [{ description: 'Late work', quantity: 1, unitPrice: 100 }],
+    })
+    const older = await createInvoice(token, {
+      customerId: bob,
+      issueDate: '2024-06-01',
+      dueDate: '2024-06-30',
+      items: [{ description: 'Older work', quantity: 1, unitPrice: 100 }],
+    })
+    for (const invoice of [late, older]) {
+      expect(
+        (await t.request(`/api/v1/invoices/${invoice.id}/mark-as-sent`, { method: 'POST', token })).status,
+      ).toBe(200)
+    }
+    expect(await ids('status=overdue')).toEqual([late.id, older.id])
+    expect(await ids('status=overdue&sort=dueDate')).toEqual([older.id, late.id])
+    expect(await ids('status=overdue&q=zoe')).toEqual([late.id])
+    expect(await ids('status=overdue&sort=number&limit=1')).toHaveLength(1)
+    const overdue = (await (await t.request(`/api/v1/invoices/${late.id}`, { token })).json()) as Invoice
+    expect(overdue.isOverdue).toBe(true)
     await t.request(`/api/v1/customers/${bob}`, {
       method: 'PATCH',
       token,
