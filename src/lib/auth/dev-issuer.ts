@@ -66,7 +66,7 @@ export async function signDevToken(dataDir: string, email: string, ttlSeconds = 
     .sign(key)
 }
 
-async function stableSub(email: string): Promise<string> {
+export async function stableSub(email: string): Promise<string> {
   const digest = new Uint8Array(
     await crypto.subtle.digest('SHA-256', new TextEncoder().encode(email.toLowerCase())),
   )

@@ -27,7 +27,8 @@ class RenderWorker {
 
   private started(): Worker {
     if (this.worker) return this.worker
-    const worker = new Worker(new URL('./render-worker.ts', import.meta.url).href)
+    // A small heap: the worker holds one font set and one document at a time.
+    const worker = new Worker(new URL('./render-worker.ts', import.meta.url).href, { smol: true })
     worker.unref()
     worker.onmessage = ({ data }: MessageEvent<RenderReply>) => {
       const waiting = this.pending.get(data.id)
