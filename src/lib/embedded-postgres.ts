@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 
@@ -17,7 +18,7 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
   // The extensions the migrations create must be loadable here as on a real server.
-  const options = { extensions: { pg_trgm } }
+  const options = { extensions: { pg_trgm, btree_gin } }
   let db: PGlite
   if (dataDir) {
     const dir = path.join(dataDir, 'pglite')
