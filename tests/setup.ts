@@ -1,4 +1,4 @@
-import { afterAll } from 'bun:test'
+import { afterAll, setDefaultTimeout } from 'bun:test'
 import { Kysely } from 'kysely'
 import { PostgresJSDialect } from 'kysely-postgres-js'
 import postgres from 'postgres'
@@ -29,6 +29,9 @@ async function prepareDatabase(): Promise<{ url: string; cleanup: () => Promise<
     },
   }
 }
+
+// Tests that start servers or walk many requests take seconds on a busy 2-core machine; slowness is not failure.
+setDefaultTimeout(30_000)
 
 const prepared = await prepareDatabase()
 process.env['TEST_DATABASE_URL'] = prepared.url
