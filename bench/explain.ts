@@ -1,17 +1,3 @@
-/**
- * EXPLAIN (ANALYZE, BUFFERS) of the busy user's list query for every variant the benchmark runs (each sort,
- * status filters, a customer, a date range, searches, deep cursors), and of the single-invoice read, with the
- * exact SQL and parameters the API sends: they are built by the API's own service and repository, on a Kysely
- * that records queries instead of running them. Each is explained twice over: planned for its parameters (a
- * custom plan, what an unnamed statement or the first five runs of a prepared one get) and as the generic plan
- * a prepared statement may settle on after five runs (`plan_cache_mode = force_generic_plan`). Flags every plan
- * that reads `invoices` other than by an index scan, and generic plans much slower than the custom one. Writes
- * the result into bench/RESULTS.md, between its own markers.
- *
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/invoice_bench bun bench/explain.ts
- */
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import {
   type CompiledQuery,
   DummyDriver,
@@ -29,9 +15,9 @@ import type { InvoiceListQuery } from '../src/modules/invoices/model'
 import { findInvoiceView } from '../src/modules/invoices/repository'
 import { listInvoices } from '../src/modules/invoices/service'
 import { listVariants } from './list-variants'
+import { RESULTS_FILE, writeSection } from './results-file'
 import { BUSY_EMAIL } from './seed'
 
-const RESULTS_FILE = join(import.meta.dir, 'RESULTS.md')
 const BEGIN = '<!-- bench/explain.ts: generated section begins; every run replaces it -->'
 const END = '<!-- bench/explain.ts: generated section ends -->'
 
@@ -214,21 +200,7 @@ function render(results: Explained[], database: string, started: Date): string {
   return lines.join('\n')
 }
 
-function writeResults(section: string) {
-  let text: string
-  try {
-    text = readFileSync(RESULTS_FILE, 'utf8')
-  } catch {
-    text = '# Benchmark results\n'
-  }
-  const begin = text.indexOf(BEGIN)
-  const end = text.indexOf(END)
-  text =
-    begin === -1 || end === -1
-      ? `${text.trimEnd()}\n\n${section}\n`
-      : `${text.slice(0, begin)}${section}${text.slice(end + END.length)}`
-  writeFileSync(RESULTS_FILE, text)
-}
+const writeResults = (section: string) => writeSection(BEGIN, END, section)
 
 async function main() {
   const databaseUrl = process.env['DATABASE_URL']

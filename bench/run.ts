@@ -26,6 +26,7 @@
  * a tree that is not a git work tree). The run changes the database: `create` adds drafts
  * to the 64 users and `send` issues them; the busy user's data, which every read uses, stays as seeded.
  */
+
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,10 +36,10 @@ import { signDevToken, stableSub } from '../src/lib/auth/dev-issuer'
 import { summarize, toMarkdown } from './cpuprofile'
 import { type ListVariant, listVariants } from './list-variants'
 import type { LoadRequest, LoadResult, LoadSpec } from './load'
+import { RESULTS_FILE, writeSection } from './results-file'
 import { BUSY_EMAIL } from './seed'
 
 const ROOT = join(import.meta.dir, '..')
-const RESULTS_FILE = join(import.meta.dir, 'RESULTS.md')
 const BEGIN = '<!-- bench/run.ts: generated section begins; a full run replaces it -->'
 const END = '<!-- bench/run.ts: generated section ends -->'
 const OTHER_USERS = 64
@@ -627,21 +628,7 @@ function render(report: Report): string {
   return sections.join('\n')
 }
 
-function writeResults(section: string) {
-  let text: string
-  try {
-    text = readFileSync(RESULTS_FILE, 'utf8')
-  } catch {
-    text = `# Benchmark results\n\n${BEGIN}\n${END}\n`
-  }
-  const begin = text.indexOf(BEGIN)
-  const end = text.indexOf(END)
-  text =
-    begin === -1 || end === -1
-      ? `${text.trimEnd()}\n\n${section}\n`
-      : `${text.slice(0, begin)}${section}${text.slice(end + END.length)}`
-  writeFileSync(RESULTS_FILE, text)
-}
+const writeResults = (section: string) => writeSection(BEGIN, END, section)
 
 // ---------------------------------------------------------------------------------------------------------
 
