@@ -495,8 +495,8 @@ function render(report: Report): string {
       `Bun ${report.machine['bun']}; ${report.machine['postgres']} (shared_buffers ${report.machine['sharedBuffers']}, ` +
       `work_mem ${report.machine['workMem']}).`,
     `- Shared machine: load average ${report.loadBefore.join(' / ')} (1/5/15 min) before the run, ` +
-      `${report.loadAfter.join(' / ')} after; processes other than ours (other engineers' tests, their PostgreSQL ` +
-      `sessions) used ${(Math.min(...otherCores) || 0).toFixed(2)}–${(Math.max(...otherCores) || 0).toFixed(2)} ` +
+      `${report.loadAfter.join(' / ')} after; processes other than ours (test suites and their PostgreSQL ` +
+      `connections) used ${(Math.min(...otherCores) || 0).toFixed(2)}–${(Math.max(...otherCores) || 0).toFixed(2)} ` +
       'cores during the measured windows (table "CPU" below).',
     `- Code: ${report.code}`,
     `- Data: ${report.data}`,
