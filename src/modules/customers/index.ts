@@ -4,7 +4,7 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
 import { IdempotencyHeaders } from '../idempotency/model'
-import { withIdempotency } from '../idempotency/service'
+import { idempotentCreate } from '../idempotency/service'
 import {
   Customer,
   CustomerCreate,
@@ -49,20 +49,10 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
     .post(
       '',
       async ({ user, body, headers, set, status }) => {
-        const request = {
-          userId: user.id,
-          key: headers['idempotency-key'],
-          method: 'POST',
-          path: PREFIX,
-          body,
-        }
-        const customer = await withIdempotency(deps.db, request, set, async (trx) => {
-          const { version, ...created } = await createCustomer(trx, user.id, body)
-          return {
-            status: 201,
-            body: created,
-            headers: { etag: etagFor(ETAG_KIND, created.id, version), location: `${PREFIX}/${created.id}` },
-          }
+        const request = { userId: user.id, key: headers['idempotency-key'], collection: PREFIX, body }
+        const customer = await idempotentCreate(deps.db, request, set, async (trx) => {
+          const { version, ...resource } = await createCustomer(trx, user.id, body)
+          return { resource, etag: etagFor(ETAG_KIND, resource.id, version) }
         })
         return status(201, customer)
       },

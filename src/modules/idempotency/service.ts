@@ -149,3 +149,20 @@ export async function withIdempotency<T>(
     throw error
   }
 }
+
+/**
+ * A POST that creates a resource under `collection`: runs `create` once per Idempotency-Key and answers 201
+ * with the resource, its `ETag` and its `Location`, replayed alike on a repeat.
+ */
+export function idempotentCreate<T extends { id: string }>(
+  db: Database,
+  request: { userId: string; key: string | undefined; collection: string; body: unknown },
+  target: ResponseTarget,
+  create: (trx: Database) => Promise<{ resource: T; etag: string }>,
+): Promise<T> {
+  const { collection, ...rest } = request
+  return withIdempotency(db, { ...rest, method: 'POST', path: collection }, target, async (trx) => {
+    const { resource, etag } = await create(trx)
+    return { status: 201, body: resource, headers: { etag, location: `${collection}/${resource.id}` } }
+  })
+}

@@ -4,7 +4,7 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
-import { withIdempotency } from '../idempotency/service'
+import { idempotentCreate, withIdempotency } from '../idempotency/service'
 import {
   Invoice,
   InvoiceCreate,
@@ -54,17 +54,12 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
         const request = {
           userId: user.id,
           key: headers['idempotency-key'],
-          method: 'POST',
-          path: INVOICES_PREFIX,
+          collection: INVOICES_PREFIX,
           body,
         }
-        const invoice = await withIdempotency(db, request, set, async (trx) => {
-          const created = await createInvoice(trx, user.id, body)
-          return {
-            status: 201,
-            body: created,
-            headers: { etag: invoiceEtag(created), location: `${INVOICES_PREFIX}/${created.id}` },
-          }
+        const invoice = await idempotentCreate(db, request, set, async (trx) => {
+          const resource = await createInvoice(trx, user.id, body)
+          return { resource, etag: invoiceEtag(resource) }
         })
         return status(201, invoice)
       },
