@@ -171,6 +171,33 @@ export interface InvoiceEventsTable {
   data: ColumnType<unknown, unknown | undefined, unknown>
 }
 
+/** Open invoices per currency and due date, kept by triggers (migration 20261126210000). */
+export interface ReportOpenBalancesTable {
+  user_id: string
+  currency: string
+  due_date: CalendarDate
+  amount_due: Int8
+  invoices: number
+}
+
+/** Drafts per currency, kept by a trigger deferred to commit. */
+export interface ReportDraftCountsTable {
+  user_id: string
+  currency: string
+  drafts: number
+}
+
+/** Issued totals by issue date and payments by UTC day of `paid_at`, kept by triggers. */
+export interface ReportDailyTotalsTable {
+  user_id: string
+  currency: string
+  day: CalendarDate
+  invoiced: Int8
+  issued: number
+  collected: Int8
+  payments: number
+}
+
 export interface DB {
   users: UsersTable
   idempotency_keys: IdempotencyKeysTable
@@ -179,4 +206,7 @@ export interface DB {
   payments: PaymentsTable
   invoice_events: InvoiceEventsTable
   customers: CustomersTable
+  report_open_balances: ReportOpenBalancesTable
+  report_draft_counts: ReportDraftCountsTable
+  report_daily_totals: ReportDailyTotalsTable
 }

@@ -67,6 +67,10 @@ export async function openDatabase(
       ...(config.db.statementTimeoutMs > 0 && !embedded
         ? { statement_timeout: config.db.statementTimeoutMs }
         : {}),
+      // Every query here runs in milliseconds. JIT compiles when the planner's cost estimate passes a
+      // threshold, which a report over a period reaches on estimates alone: 0.5 s of compiling for 10 ms of
+      // work (docs/reports-explain.md).
+      ...(embedded ? {} : { jit: 'off' }),
     },
     // Documented by postgres.js ("Custom socket") but missing from its type definitions.
     ...{ socket: sessions.open },

@@ -15,6 +15,9 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set([
   'payments',
   'invoice_events',
   'idempotency_keys',
+  'report_open_balances',
+  'report_draft_counts',
+  'report_daily_totals',
 ])
 
 export class TenantScopeError extends Error {
@@ -46,7 +49,7 @@ const GUARDED_ROOTS = new Set([
   'RawNode',
 ])
 const RAW_SCOPE = /\buser_id\s*=/
-const RAW_TABLE = /\b(customers|invoices|invoice_items|payments|invoice_events|idempotency_keys)\b/g
+const RAW_TABLE = new RegExp(`\\b(${[...TENANT_TABLES].join('|')})\\b`, 'g')
 
 function scan(node: unknown, acc: Scan): void {
   if (node === null || typeof node !== 'object') return

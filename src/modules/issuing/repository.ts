@@ -14,7 +14,10 @@ export type IssuerRow = Pick<
 
 /**
  * The user's row locked until the transaction ends: the number counter and the seller of the invoice,
- * read together so that the frozen seller is the profile as it is when the number is taken.
+ * read together so that the frozen seller is the profile as it is when the number is taken. FOR NO KEY UPDATE,
+ * not FOR UPDATE: rows that reference the user (events, payments, report totals) take a key-share lock on it
+ * for their foreign key, and must not queue behind a send, or a payment holding a report row would deadlock
+ * with a send waiting for that row.
  */
 export async function lockIssuer(db: Database, userId: string): Promise<IssuerRow | undefined> {
   return db
@@ -22,7 +25,7 @@ export async function lockIssuer(db: Database, userId: string): Promise<IssuerRo
     .select(['invoice_prefix', 'next_invoice_number'])
     .select(['company_name', 'profile_email', 'phone', 'tax_id', 'address'])
     .where('id', '=', userId)
-    .forUpdate()
+    .forNoKeyUpdate()
     .executeTakeFirst()
 }
 

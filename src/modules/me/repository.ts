@@ -30,8 +30,9 @@ export async function findUserById(db: Database, id: string): Promise<UserRow | 
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
+/** FOR NO KEY UPDATE: writes that reference the user (foreign keys) need not wait for a profile change. */
 export async function lockUser(db: Database, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+  return db.selectFrom('users').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst()
 }
 
 export type UserUpdate = Updateable<UsersTable>

@@ -39,7 +39,12 @@ export async function recordPayment(
       details: [{ path: '/amount', message: `must be at most ${amountDue}` }],
     })
   }
+  // The invoice is settled before the payment row is written: the same order of report-total updates as every
+  // other writer (db/migrations/20261126210000_report_rollups.ts), so concurrent writers cannot deadlock.
+  const id = crypto.randomUUID()
+  await settlePayment(trx, userId, invoice, { id, amount: input.amount, paidAt })
   const row = await insertPayment(trx, {
+    id,
     invoice_id: invoiceId,
     user_id: userId,
     amount: input.amount,
@@ -48,6 +53,5 @@ export async function recordPayment(
     method: input.method ?? 'other',
     reference,
   })
-  await settlePayment(trx, userId, invoice, { id: row.id, amount: input.amount, paidAt })
   return toPayment(row)
 }

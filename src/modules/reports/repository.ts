@@ -43,43 +43,95 @@ interface RawRevenueRow {
   collected: Int8Text
 }
 
-// Statuses are literals, never parameters, so that generic plans still match the partial indexes.
+/**
+ * What was issued and collected in each span of calendar days `spans(k, first_day, last_day)` of the profile's
+ * time zone, as rows `facts(k, currency, invoiced, issued, collected, payments)` to be summed.
+ *
+ * Issued invoices count by issue date, which report_daily_totals keys its rows by. Payments count by the local
+ * day of `paid_at`, and the table keeps them by UTC day: a local span [starts, ends) rarely begins or ends at a
+ * UTC midnight, so its payments are read as the UTC days from `d1` to `d2` (each end moved to the UTC midnight
+ * nearest to it) corrected by the payments between each end and that midnight, added where the span reaches
+ * past the midnight and subtracted where the days do. At most twelve hours of payments per end come from the
+ * payments index, the rest from the day totals, and the result is exact in any zone. A span with no room for
+ * this (`ok` false: shorter than the time between the two midnights) is read from the payments alone.
+ */
+const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
+  instants as (
+    select k, first_day, last_day, first_day::timestamp at time zone ${timeZone} as starts,
+           (last_day + 1)::timestamp at time zone ${timeZone} as ends
+    from spans
+  ), utc_floors as (
+    select *, (starts at time zone 'UTC')::date as fa, (ends at time zone 'UTC')::date as fb
+    from instants
+  ), nearest as (
+    select k, first_day, last_day, starts, ends,
+           case when starts - (fa::timestamp at time zone 'UTC') <= interval '12 hours' then fa else fa + 1 end as d1,
+           case when ends - (fb::timestamp at time zone 'UTC') >= interval '12 hours' then fb + 1 else fb end as d2
+    from utc_floors
+  ), moments as (
+    select *, d1::timestamp at time zone 'UTC' as m1, d2::timestamp at time zone 'UTC' as m2
+    from nearest
+  ), edges as (
+    select k, first_day, last_day, d1,
+           case when ok then d2 else d1 end as d2,
+           case when ok then least(starts, m1) else starts end as head_from,
+           case when ok then greatest(starts, m1) else ends end as head_to,
+           case when ok and m1 < starts then -1 else 1 end as head_sign,
+           case when ok then least(ends, m2) else ends end as tail_from,
+           case when ok then greatest(ends, m2) else ends end as tail_to,
+           case when m2 < ends then 1 else -1 end as tail_sign
+    from (select *, d1 <= d2 and m1 <= ends and starts <= m2 as ok from moments) m
+  ), facts as (
+    select e.k, d.currency,
+           case when d.day between e.first_day and e.last_day then d.invoiced else 0 end as invoiced,
+           case when d.day between e.first_day and e.last_day then d.issued else 0 end as issued,
+           case when d.day >= e.d1 and d.day < e.d2 then d.collected else 0 end as collected,
+           case when d.day >= e.d1 and d.day < e.d2 then d.payments else 0 end as payments
+    from edges e
+    cross join lateral (
+      select day, currency, invoiced, issued, collected, payments
+      from report_daily_totals
+      where user_id = ${userId} and day >= least(e.first_day, e.d1) and day < greatest(e.last_day + 1, e.d2)
+      offset 0
+    ) d
+    union all
+    select e.k, p.currency, 0, 0, e.head_sign * p.amount, e.head_sign
+    from edges e
+    join payments p on p.user_id = ${userId} and p.paid_at >= e.head_from and p.paid_at < e.head_to
+    union all
+    select e.k, p.currency, 0, 0, e.tail_sign * p.amount, e.tail_sign
+    from edges e
+    join payments p on p.user_id = ${userId} and p.paid_at >= e.tail_from and p.paid_at < e.tail_to
+  )`
 
 /**
- * Payments from 00:00 of `from` to the end of `to` in the profile's time zone. Each carries its invoice's
- * currency, and only issued invoices take payments (a void one never had any), so no invoice is read.
+ * From the report tables only (db/migrations/20261126210000_report_rollups.ts): open balances per currency and
+ * due date, draft counts, and per-day totals. A currency appears when it has drafts, open invoices, or invoices
+ * issued or payments received in the period.
  */
-const paymentsIn = ({ userId, timeZone }: ReportScope, { from, to }: Period) => sql`payments p
-  where p.user_id = ${userId}
-    and p.paid_at >= (cast(${from} as date)::timestamp at time zone ${timeZone})
-    and p.paid_at < ((cast(${to} as date) + 1)::timestamp at time zone ${timeZone})`
-
-/** Invoices issued (neither draft nor void) on a day of the period. */
-const issuedIn = ({ userId }: ReportScope, { from, to }: Period) => sql`invoices
-  where user_id = ${userId} and status in ('sent', 'partially_paid', 'paid')
-    and issue_date between cast(${from} as date) and cast(${to} as date)`
-
 export const summaryQuery = (scope: ReportScope, period: Period) => {
   const today = sql`cast(${scope.today} as date)`
   return sql<RawSummaryRow>`
-    with open_invoices as (
+    with spans (k, first_day, last_day) as (values (1, cast(${period.from} as date), cast(${period.to} as date))),
+    ${periodFacts(scope)},
+    open_invoices as (
       select currency,
-             sum(total - amount_paid) as outstanding,
-             sum(total - amount_paid) filter (where due_date < ${today}) as overdue,
-             count(*) as open,
-             count(*) filter (where due_date < ${today}) as overdue_count
-      from invoices
-      where user_id = ${scope.userId} and status in ('sent', 'partially_paid')
+             sum(amount_due) as outstanding,
+             sum(amount_due) filter (where due_date < ${today}) as overdue,
+             sum(invoices) as open,
+             sum(invoices) filter (where due_date < ${today}) as overdue_count
+      from report_open_balances
+      where user_id = ${scope.userId}
       group by currency
     ), drafts as (
-      select currency, count(*) as draft
-      from invoices
-      where user_id = ${scope.userId} and status = 'draft'
+      select currency, drafts as draft
+      from report_draft_counts
+      where user_id = ${scope.userId} and drafts > 0
+    ), period as (
+      select currency, sum(invoiced) as invoiced, sum(collected) as collected
+      from facts
       group by currency
-    ), invoiced as (
-      select currency, sum(total) as invoiced from ${issuedIn(scope, period)} group by currency
-    ), collected as (
-      select p.currency, sum(p.amount) as collected from ${paymentsIn(scope, period)} group by p.currency
+      having sum(issued) > 0 or sum(payments) > 0
     )
     select currency,
            coalesce(outstanding, 0)::bigint as outstanding, coalesce(overdue, 0)::bigint as overdue,
@@ -87,15 +139,14 @@ export const summaryQuery = (scope: ReportScope, period: Period) => {
            coalesce(draft, 0) as draft, coalesce(open, 0) as open, coalesce(overdue_count, 0) as overdue_count
     from open_invoices
     full join drafts using (currency)
-    full join invoiced using (currency)
-    full join collected using (currency)
+    full join period using (currency)
     order by currency`
 }
 
 export const agingQuery = (scope: ReportScope) => {
   const today = sql`cast(${scope.today} as date)`
   const due = (filter: RawBuilder<unknown>) =>
-    sql`coalesce(sum(total - amount_paid) filter (where ${filter}), 0)::bigint`
+    sql`coalesce(sum(amount_due) filter (where ${filter}), 0)::bigint`
   return sql<RawAgingRow>`
     select currency,
            ${due(sql`due_date >= ${today}`)} as current,
@@ -103,59 +154,43 @@ export const agingQuery = (scope: ReportScope) => {
            ${due(sql`due_date between ${today} - 60 and ${today} - 31`)} as days_31_60,
            ${due(sql`due_date between ${today} - 90 and ${today} - 61`)} as days_61_90,
            ${due(sql`due_date < ${today} - 90`)} as days_over_90
-    from invoices
-    where user_id = ${scope.userId} and status in ('sent', 'partially_paid')
+    from report_open_balances
+    where user_id = ${scope.userId}
     group by currency
     order by currency`
 }
 
 /**
- * Every month of the period for every currency with activity in it. Facts are summed per currency and month
- * before the grid of months × currencies is laid over them: a grid joined first is estimated at millions of
- * rows, and planned (and costed) accordingly.
+ * Every month of the period (its first and last month cut to the period) for every currency with activity in
+ * the period.
  */
 export const revenueQuery = (scope: ReportScope, period: Period) => sql<RawRevenueRow>`
-  with facts as (
-    select currency, date_trunc('month', issue_date::timestamp) as month,
-           total as invoiced, 0::bigint as collected
-    from ${issuedIn(scope, period)}
-    union all
-    select p.currency, date_trunc('month', p.paid_at at time zone ${scope.timeZone}), 0, p.amount
-    from ${paymentsIn(scope, period)}
-  ), totals as (
-    select currency, month, sum(invoiced) as invoiced, sum(collected) as collected
+  with spans (k, first_day, last_day) as (
+    select m.month,
+           greatest(m.month::date, cast(${period.from} as date)),
+           least((m.month + interval '1 month')::date - 1, cast(${period.to} as date))
+    from generate_series(
+           date_trunc('month', cast(${period.from} as date)::timestamp),
+           date_trunc('month', cast(${period.to} as date)::timestamp),
+           interval '1 month'
+         ) as m(month)
+  ),
+  ${periodFacts(scope)},
+  totals as (
+    select k as month, currency, sum(invoiced) as invoiced, sum(collected) as collected,
+           sum(issued) + sum(payments) as facts
     from facts
-    group by currency, month
+    group by k, currency
   )
-  select to_char(m.month, 'YYYY-MM') as month, c.currency,
+  select to_char(s.k, 'YYYY-MM') as month, c.currency,
          coalesce(t.invoiced, 0)::bigint as invoiced, coalesce(t.collected, 0)::bigint as collected
-  from generate_series(
-         date_trunc('month', cast(${period.from} as date)::timestamp),
-         date_trunc('month', cast(${period.to} as date)::timestamp),
-         interval '1 month'
-       ) as m(month)
-  cross join (select distinct currency from totals) c
-  left join totals t on t.month = m.month and t.currency = c.currency
-  order by m.month, c.currency`
-
-/**
- * Runs a report planned for its own parameters, and without JIT. Statements are prepared, and after a few
- * runs PostgreSQL may settle on a generic plan, which guesses that any period holds a handful of payments
- * and looks their invoices up one by one: two to three times slower at 100,000 invoices. Past
- * `jit_above_cost`, which a few hundred thousand invoices reach, compiling would take longer than running.
- * Measurements: docs/reports-explain.md.
- */
-async function planned<T>(db: Database, query: RawBuilder<T>): Promise<T[]> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)`.execute(
-      trx,
-    )
-    return (await query.execute(trx)).rows
-  })
-}
+  from spans s
+  cross join (select distinct currency from totals where facts > 0) c
+  left join totals t on t.month = s.k and t.currency = c.currency
+  order by s.k, c.currency`
 
 export async function summaryRows(db: Database, scope: ReportScope, period: Period): Promise<SummaryRow[]> {
-  const rows = await planned(db, summaryQuery(scope, period))
+  const { rows } = await summaryQuery(scope, period).execute(db)
   return rows.map((row) => ({
     currency: row.currency,
     outstanding: Number(row.outstanding),
@@ -181,7 +216,7 @@ export async function agingRows(db: Database, scope: ReportScope): Promise<Aging
 }
 
 export async function revenueRows(db: Database, scope: ReportScope, period: Period): Promise<RevenueRow[]> {
-  const rows = await planned(db, revenueQuery(scope, period))
+  const { rows } = await revenueQuery(scope, period).execute(db)
   return rows.map((row) => ({
     month: row.month,
     currency: row.currency,

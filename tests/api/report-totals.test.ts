@@ -1,0 +1,320 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { sql } from 'kysely'
+import { crossTenant } from '../../src/lib/db'
+import { createTestApp, type TestApp } from '../helpers/app'
+import { invoiceFactory } from '../helpers/invoice-factory'
+
+// The reports read totals that triggers keep (db/migrations/20261126210000_report_rollups.ts). These tests hold
+// those totals against a recount of the invoices and payments after writes through the API, and the collected
+// amounts against a direct sum of the payments, in time zones whose midnights are not UTC's.
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' })
+})
+afterAll(() => t.close())
+
+type Json = Record<string, unknown>
+
+async function call(token: string, path: string, method = 'GET', json?: unknown) {
+  const res = await t.request(path, { method, token, ...(json === undefined ? {} : { json }) })
+  const text = await res.text()
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as Json }
+}
+
+async function newUser(timeZone = 'UTC') {
+  const token = await t.token()
+  const me = await call(token, '/api/v1/me')
+  if (timeZone !== 'UTC') {
+    expect((await call(token, '/api/v1/me', 'PATCH', { timezone: timeZone })).status).toBe(200)
+  }
+  return { token, id: me.body['id'] as string }
+}
+
+async function customer(token: string, currency: string): Promise<string> {
+  const res = await call(token, '/api/v1/customers', 'POST', { name: `Client ${currency}`, currency })
+  expect(res.status).toBe(201)
+  return res.body['id'] as string
+}
+
+async function draft(
+  token: string,
+  customerId: string,
+  unitPrice: number,
+  dates: Json = {},
+): Promise<string> {
+  const res = await call(token, '/api/v1/invoices', 'POST', {
+    customerId,
+    items: [{ description: 'Work', quantity: 1, unitPrice, taxRate: 0 }],
+    ...dates,
+  })
+  expect(res.status).toBe(201)
+  return res.body['id'] as string
+}
+
+const send = (token: string, id: string) => call(token, `/api/v1/invoices/${id}/mark-as-sent`, 'POST')
+const pay = (token: string, id: string, amount: number, paidAt?: string) =>
+  call(token, `/api/v1/invoices/${id}/payments`, 'POST', { amount, ...(paidAt ? { paidAt } : {}) })
+const voidInvoice = (token: string, id: string) => call(token, `/api/v1/invoices/${id}/void`, 'POST')
+
+const sorted = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort()
+
+/** The report tables of one user next to the same figures counted from its invoices and payments. */
+async function totalsAndRecount(userId: string) {
+  const db = crossTenant(t.deps.database.db)
+  const kept = {
+    open: await sql<Json>`select currency, due_date::text as day, amount_due::bigint::text as amount, invoices as n
+      from report_open_balances where user_id = ${userId}`.execute(db),
+    drafts: await sql<Json>`select currency, drafts as n
+      from report_draft_counts where user_id = ${userId} and drafts <> 0`.execute(db),
+    days: await sql<Json>`select currency, day::text as day, invoiced::text as invoiced, issued,
+        collected::text as collected, payments
+      from report_daily_totals where user_id = ${userId} and (issued, payments, invoiced, collected) <> (0, 0, 0, 0)`.execute(
+      db,
+    ),
+  }
+  const recount = {
+    open: await sql<Json>`select currency, due_date::text as day, sum(total - amount_paid)::bigint::text as amount,
+        count(*)::int as n
+      from invoices where user_id = ${userId} and status in ('sent', 'partially_paid')
+      group by currency, due_date`.execute(db),
+    drafts: await sql<Json>`select currency, count(*)::int as n
+      from invoices where user_id = ${userId} and status = 'draft' group by currency`.execute(db),
+    days: await sql<Json>`select currency, day::text as day, sum(invoiced)::bigint::text as invoiced,
+        sum(issued)::int as issued, sum(collected)::bigint::text as collected, sum(payments)::int as payments
+      from (
+        select currency, issue_date as day, total as invoiced, 1 as issued, 0 as collected, 0 as payments
+        from invoices where user_id = ${userId} and status in ('sent', 'partially_paid', 'paid')
+        union all
+        select currency, (paid_at at time zone 'UTC')::date, 0, 0, amount, 1
+        from payments where user_id = ${userId}
+      ) facts
+      group by currency, day`.execute(db),
+  }
+  return {
+    kept: { open: sorted(kept.open.rows), drafts: sorted(kept.drafts.rows), days: sorted(kept.days.rows) },
+    recount: {
+      open: sorted(recount.open.rows),
+      drafts: sorted(recount.drafts.rows),
+      days: sorted(recount.days.rows),
+    },
+  }
+}
+
+describe('report totals', () => {
+  test('when invoices go through their whole lifecycle through the API, then the report tables equal a recount', async () => {
+    const { token, id: userId } = await newUser('America/St_Johns')
+    const eur = await customer(token, 'EUR')
+    const usd = await customer(token, 'USD')
+    const ids = {
+      a: await draft(token, eur, 10_000, { issueDate: '2026-01-05', dueDate: '2026-02-04' }),
+      b: await draft(token, eur, 20_000, { issueDate: '2026-01-05', dueDate: '2026-02-04' }),
+      c: await draft(token, usd, 30_000, { issueDate: '2026-01-06', dueDate: '2026-01-20' }),
+      d: await draft(token, usd, 40_000),
+      e: await draft(token, eur, 50_000),
+      f: await draft(token, eur, 60_000, { issueDate: '2026-01-05', dueDate: '2026-02-04' }),
+    }
+    const before = await totalsAndRecount(userId)
+    expect(before.kept.drafts).toEqual(['{"currency":"EUR","n":4}', '{"currency":"USD","n":2}'])
+
+    // A draft changes currency and another is deleted; drafts change nothing else.
+    expect((await call(token, `/api/v1/invoices/${ids.d}`, 'PATCH', { currency: 'GBP' })).status).toBe(200)
+    expect((await call(token, `/api/v1/invoices/${ids.e}`, 'DELETE')).status).toBe(204)
+    for (const id of [ids.a, ids.b, ids.c, ids.f]) expect((await send(token, id)).status).toBe(200)
+    expect((await pay(token, ids.a, 2_500, '2026-01-10T02:00:00Z')).status).toBe(201)
+    expect((await pay(token, ids.a, 7_500, '2026-01-10T23:30:00Z')).status).toBe(201)
+    expect((await pay(token, ids.b, 1, '2026-01-31T23:59:59.999Z')).status).toBe(201)
+    expect((await pay(token, ids.c, 29_999)).status).toBe(201)
+    expect((await voidInvoice(token, ids.f)).status).toBe(200)
+
+    const after = await totalsAndRecount(userId)
+    expect(after.kept).toEqual(after.recount)
+    expect(after.kept.drafts).toEqual(['{"currency":"GBP","n":1}'])
+    // a is paid and f void: what stays open is b (EUR, due 2026-02-04) and c (USD, due 2026-01-20).
+    expect(after.kept.open).toEqual([
+      '{"currency":"EUR","day":"2026-02-04","amount":"19999","n":1}',
+      '{"currency":"USD","day":"2026-01-20","amount":"1","n":1}',
+    ])
+    expect(after.kept.days).toContain(
+      '{"currency":"EUR","day":"2026-01-10","invoiced":"0","issued":0,"collected":"10000","payments":2}',
+    )
+
+    const rows = (await call(token, '/api/v1/reports/summary?from=2026-01-01&to=2026-01-31')).body['data']
+    expect(rows).toEqual([
+      {
+        currency: 'EUR',
+        outstanding: 19_999,
+        overdue: 19_999,
+        invoiced: 30_000,
+        // 23:59:59.999 UTC of January 31 is 20:29 in St. John's: inside the period.
+        collected: 10_001,
+        counts: { draft: 0, open: 1, overdue: 1 },
+      },
+      {
+        currency: 'GBP',
+        outstanding: 0,
+        overdue: 0,
+        invoiced: 0,
+        collected: 0,
+        counts: { draft: 1, open: 0, overdue: 0 },
+      },
+      {
+        currency: 'USD',
+        outstanding: 1,
+        overdue: 1,
+        invoiced: 30_000,
+        collected: 0,
+        counts: { draft: 0, open: 1, overdue: 1 },
+      },
+    ])
+  })
+
+  test('when sends, payments and voids of one user race on the same days, then all succeed and the totals add up', async () => {
+    const { token, id: userId } = await newUser()
+    const eur = await customer(token, 'EUR')
+    const sameDays = { issueDate: new Date().toISOString().slice(0, 10) }
+    const issued: string[] = []
+    for (let i = 0; i < 8; i++) {
+      const id = await draft(token, eur, 1_000 + i, sameDays)
+      expect((await send(token, id)).status).toBe(200)
+      issued.push(id)
+    }
+    const drafts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => draft(token, eur, 5_000 + i, sameDays)),
+    )
+
+    const answers = await Promise.all([
+      ...issued.slice(0, 6).map((id, i) => pay(token, id, 1_000 + i)),
+      ...issued.slice(6).map((id) => voidInvoice(token, id)),
+      ...drafts.map((id) => send(token, id)),
+      ...drafts.map(() => draft(token, eur, 7_000, sameDays).then(() => ({ status: 201 }))),
+    ])
+    // 6 payments (201), 2 voids and 6 sends (200), 6 new drafts (201).
+    const statuses = answers.map((a) => a.status)
+    expect(statuses.filter((s) => s === 201)).toHaveLength(12)
+    expect(statuses.filter((s) => s === 200)).toHaveLength(8)
+
+    const { kept, recount } = await totalsAndRecount(userId)
+    expect(kept).toEqual(recount)
+    expect(kept.drafts).toEqual(['{"currency":"EUR","n":6}'])
+  })
+
+  test('when the tables are rebuilt from scratch, then they hold what the triggers kept', async () => {
+    const { token, id: userId } = await newUser()
+    const gbp = await customer(token, 'GBP')
+    const id = await draft(token, gbp, 12_345, { issueDate: '2025-12-30', dueDate: '2026-01-29' })
+    await draft(token, gbp, 1)
+    expect((await send(token, id)).status).toBe(200)
+    expect((await pay(token, id, 345, '2026-01-01T00:00:00Z')).status).toBe(201)
+    const kept = (await totalsAndRecount(userId)).kept
+
+    await sql`select report_rebuild_rollups()`.execute(t.deps.database.db)
+    expect((await totalsAndRecount(userId)).kept).toEqual(kept)
+    expect(kept.open).toEqual(['{"currency":"GBP","day":"2026-01-29","amount":"12000","n":1}'])
+  })
+})
+
+/** Instants around UTC and local midnights, and a daylight-saving change, over a few days each. */
+function paymentInstants(): string[] {
+  const instants: string[] = []
+  for (const start of ['2025-03-28', '2025-06-29', '2025-10-24', '2025-12-30']) {
+    for (let day = 0; day < 5; day++) {
+      for (const minutes of [0, 1, 165, 209, 345, 630, 705, 720, 735, 765, 1170, 1290, 1395, 1439]) {
+        const at = Date.parse(`${start}T00:00:00Z`) + day * 86_400_000 + minutes * 60_000
+        instants.push(new Date(at).toISOString(), new Date(at - 1).toISOString())
+      }
+    }
+  }
+  return instants
+}
+
+const ZONES = [
+  'Asia/Kathmandu',
+  'America/St_Johns',
+  'Pacific/Chatham',
+  'Europe/Berlin',
+  'Pacific/Kiritimati',
+  'UTC',
+]
+
+describe('collected amounts by time zone', () => {
+  for (const zone of ZONES) {
+    test(`when the profile is in ${zone}, then collected equals the payments from 00:00 of from to the end of to there`, async () => {
+      const { token, id: userId } = await newUser(zone)
+      const { invoice } = invoiceFactory(t.deps.database.db, userId)
+      const instants = paymentInstants()
+      const payments = instants.map((paidAt, i) => ({ amount: 1 + ((i * 7919) % 100_003), paidAt }))
+      const total = payments.reduce((sum, p) => sum + p.amount, 0)
+      await invoice({ status: 'paid', total, issueDate: '2025-01-02', currency: 'EUR', payments })
+
+      const direct = async (from: string, to: string) => {
+        const { rows } = await sql<{
+          sum: string | null
+        }>`select sum(amount)::bigint::text as sum from payments
+          where user_id = ${userId} and paid_at >= (cast(${from} as date)::timestamp at time zone ${zone})
+            and paid_at < ((cast(${to} as date) + 1)::timestamp at time zone ${zone})`.execute(
+          crossTenant(t.deps.database.db),
+        )
+        return Number(rows[0]!.sum ?? 0)
+      }
+      const periods = [
+        ['2025-03-29', '2025-03-29'],
+        ['2025-03-30', '2025-03-30'],
+        ['2025-03-30', '2025-03-31'],
+        ['2025-03-28', '2025-04-01'],
+        ['2025-06-30', '2025-06-30'],
+        ['2025-06-30', '2025-07-01'],
+        ['2025-10-26', '2025-10-26'],
+        ['2025-10-25', '2025-10-27'],
+        ['2025-12-31', '2026-01-01'],
+        ['2025-12-31', '2025-12-31'],
+        ['2025-01-01', '2025-12-31'],
+      ] as const
+      for (const [from, to] of periods) {
+        const rows = (await call(token, `/api/v1/reports/summary?from=${from}&to=${to}`)).body[
+          'data'
+        ] as Json[]
+        const expected = await direct(from, to)
+        expect({
+          from,
+          to,
+          collected: rows.find((r) => r['currency'] === 'EUR')?.['collected'] ?? 0,
+        }).toEqual({
+          from,
+          to,
+          collected: expected,
+        })
+      }
+
+      const revenue = (await call(token, '/api/v1/reports/revenue?from=2025-03-15&to=2026-01-01')).body[
+        'data'
+      ] as { month: string; collected: number }[]
+      expect(revenue.map((r) => r.month)).toEqual([
+        '2025-03',
+        '2025-04',
+        '2025-05',
+        '2025-06',
+        '2025-07',
+        '2025-08',
+        '2025-09',
+        '2025-10',
+        '2025-11',
+        '2025-12',
+        '2026-01',
+      ])
+      const monthEnd = (month: string) => {
+        const [y, m] = month.split('-').map(Number) as [number, number]
+        return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10)
+      }
+      for (const row of revenue) {
+        const from = row.month === '2025-03' ? '2025-03-15' : `${row.month}-01`
+        const to = row.month === '2026-01' ? '2026-01-01' : monthEnd(row.month)
+        expect({ month: row.month, collected: row.collected }).toEqual({
+          month: row.month,
+          collected: await direct(from, to),
+        })
+      }
+      expect(revenue.reduce((sum, r) => sum + r.collected, 0)).toBe(await direct('2025-03-15', '2026-01-01'))
+    })
+  }
+})
