@@ -39,8 +39,53 @@ export function documentFonts(): FontSet {
   return set
 }
 
+type Run = ReturnType<Font['layout']>
+
+/** Words kept per face, most recently used first: labels, dates and the items a business bills again. */
+const LAYOUT_MEMO_SIZE = 2_000
+
+/**
+ * Shaping a word (OpenType substitution and positioning) is about a third of a render, and pdfkit caches it
+ * per document only. This keeps fontkit's result across documents for the plain calls pdfkit makes
+ * (a word, default features), and hands out a copy of the positions, which pdfkit scales in place. The glyph
+ * objects are shared: they carry the code points they were shaped from, which is all that later documents
+ * read (a document's composite-glyph lookups go through the glyph cache, emptied for each document).
+ */
+function memoizeLayout(font: Font): void {
+  const layout = font.layout.bind(font)
+  const memo = new Map<string, Run>()
+  const copy = (run: Run) => {
+    const positions = run.positions.map((p) => ({ ...p }))
+    return {
+      glyphs: run.glyphs,
+      positions,
+      get advanceWidth() {
+        let width = 0
+        for (const p of positions) width += p.xAdvance
+        return width
+      },
+    } as unknown as Run
+  }
+  font.layout = ((text: string, ...rest: unknown[]) => {
+    if (rest.some((arg) => arg !== undefined)) return (layout as (...args: unknown[]) => Run)(text, ...rest)
+    let run = memo.get(text)
+    if (run) {
+      memo.delete(text)
+    } else {
+      run = layout(text)
+      if (memo.size >= LAYOUT_MEMO_SIZE) memo.delete(memo.keys().next().value!)
+    }
+    memo.set(text, run)
+    return copy(run)
+  }) as Font['layout']
+}
+
 function loaded(): FontSet {
-  fonts ??= { regular: loadFile('DejaVuSans.ttf'), bold: loadFile('DejaVuSans-Bold.ttf') }
+  if (!fonts) {
+    fonts = { regular: loadFile('DejaVuSans.ttf'), bold: loadFile('DejaVuSans-Bold.ttf') }
+    memoizeLayout(fonts.regular)
+    memoizeLayout(fonts.bold)
+  }
   return fonts
 }
 
