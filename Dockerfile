@@ -18,9 +18,12 @@ COPY scripts ./scripts
 RUN bun x tsc --noEmit -p tsconfig.json
 
 FROM oven/bun:1.4.5-slim AS runtime
+# The garbage collector sizes its heap against the machine's RAM, which in a container is the host's: on a
+# large host it lets the heap grow far past what the machine (fly.toml: 512 MB) holds. Override to match.
 ENV NODE_ENV=production \
     PORT=8080 \
-    DATA_DIR=/app/data
+    DATA_DIR=/app/data \
+    BUN_JSC_forceRAMSize=536870912
 WORKDIR /app
 COPY --from=deps --chown=bun:bun /app/node_modules ./node_modules
 COPY --chown=bun:bun package.json bun.lock tsconfig.json ./

@@ -43,6 +43,8 @@ const ROOT = join(import.meta.dir, '..')
 const BEGIN = '<!-- bench/run.ts: generated section begins; a full run replaces it -->'
 const END = '<!-- bench/run.ts: generated section ends -->'
 const OTHER_USERS = 64
+/** BUN_JSC_forceRAMSize of the container image. */
+const CONTAINER_RAM_BYTES = 512 * 1024 * 1024
 const SCENARIOS = [
   'health',
   'get',
@@ -403,6 +405,12 @@ function targets(report: Report): string[][] {
   const row = (id: string) => report.rows.find((r) => r.id === id)
   const light = (id: string) => report.light.find((r) => r.id === id)
   const yes = (ok: boolean | undefined) => (ok === undefined ? 'not run' : ok ? '**met**' : '**missed**')
+  // A scenario whose requests never completed has no latency (null), which must not read as fast.
+  const under = (m: Measured | undefined, key: 'p95' | 'p99', limit: number) => {
+    if (!m) return undefined
+    const value = m.result.latencyMs[key]
+    return m.result.rps > 0 && typeof value === 'number' && Number.isFinite(value) && value < limit
+  }
   const out: string[][] = []
   const get = row('get')
   if (get?.api && get.floor) {
@@ -410,7 +418,7 @@ function targets(report: Report): string[][] {
     out.push([
       'GET invoice ≥ 60 % of the floor, p99 < 50 ms, 32 connections',
       `${(ratio * 100).toFixed(0)} % of the floor, p99 ${ms(get.api.result.latencyMs.p99)} ms`,
-      yes(ratio >= 0.6 && get.api.result.latencyMs.p99 < 50),
+      yes(ratio >= 0.6 && under(get.api, 'p99', 50)),
     ])
   }
   const list = row('list')
@@ -436,7 +444,7 @@ function targets(report: Report): string[][] {
       out.push([
         '… the same under the 32-connection mix',
         `p95 ${ms(list.api.result.latencyMs.p95)} ms`,
-        yes(list.api.result.latencyMs.p95 < 10),
+        yes(under(list.api, 'p95', 10)),
       ])
     }
   }
@@ -447,7 +455,7 @@ function targets(report: Report): string[][] {
     out.push([
       `report ${id} p95 < 50 ms`,
       `32 connections: ${r?.api ? ms(r.api.result.latencyMs.p95) : '—'} ms; 1 connection: ${l?.api ? ms(l.api.result.latencyMs.p95) : '—'} ms`,
-      `${yes(r?.api ? r.api.result.latencyMs.p95 < 50 : undefined)} at 32, ${yes(l?.api ? l.api.result.latencyMs.p95 < 50 : undefined)} at 1`,
+      `${yes(under(r?.api, 'p95', 50))} at 32, ${yes(under(l?.api, 'p95', 50))} at 1`,
     ])
   }
   const send = row('send')?.api
@@ -456,7 +464,7 @@ function targets(report: Report): string[][] {
     out.push([
       'mark-as-sent p95 < 100 ms',
       `32 connections: ${send ? ms(send.result.latencyMs.p95) : '—'} ms; 1 connection: ${sendLight ? ms(sendLight.result.latencyMs.p95) : '—'} ms`,
-      `${yes(send ? send.result.latencyMs.p95 < 100 : undefined)} at 32, ${yes(sendLight ? sendLight.result.latencyMs.p95 < 100 : undefined)} at 1`,
+      `${yes(under(send, 'p95', 100))} at 32, ${yes(under(sendLight, 'p95', 100))} at 1`,
     ])
   }
   out.push(['API RSS < 250 MB', `peak ${mb(report.finalHwmKb)} (VmHWM)`, yes(report.finalHwmKb < 250 * 1024)])
@@ -502,6 +510,7 @@ function render(report: Report): string {
     `- Data: ${report.data}`,
     `- API: \`bun src/index.ts\`, one process (WEB_CONCURRENCY=1), NODE_ENV=development, LOG_LEVEL=${o.logLevel} ` +
       '(no access-log lines at warn; warnings and errors only), RATE_LIMIT_PER_MINUTE=1000000, DB pool 5–20, ' +
+      'BUN_JSC_forceRAMSize=512 MB as in the container image (the GC sized for the 512 MB machine of fly.toml), ' +
       'no COGNITO_* (development issuer, tokens signed for the seeded emails), S3_BUCKET unset: PDFs on local ' +
       'disk under a temporary DATA_DIR.' +
       (o.profile ? ' **Under `--cpu-prof`: latencies include the profiler.**' : ''),
@@ -750,6 +759,8 @@ async function main() {
             LOG_PRETTY: 'false',
             RATE_LIMIT_PER_MINUTE: '1000000',
             WEB_CONCURRENCY: '1',
+            // As the container image sets it (Dockerfile): the GC sized for a 512 MB machine, not this one.
+            BUN_JSC_forceRAMSize: env['BUN_JSC_forceRAMSize'] ?? String(CONTAINER_RAM_BYTES),
           },
           stdout: Bun.file(join(tmp, `api.${++apiStarts}.log`)),
           stderr: Bun.file(join(tmp, `api.${apiStarts}.err.log`)),
