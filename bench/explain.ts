@@ -102,7 +102,7 @@ function analyse(plan: string): Plan {
   }
 }
 
-type Sql = postgres.Sql<Record<string, never>>
+export type Sql = postgres.Sql<Record<string, never>>
 
 /** A parameter as an SQL literal of unknown type, which EXECUTE coerces to the statement's parameter type. */
 function literal(value: unknown): string {
@@ -116,7 +116,14 @@ function literal(value: unknown): string {
 const planText = (rows: postgres.RowList<postgres.Row[]>) =>
   rows.map((row) => row['QUERY PLAN'] as string).join('\n')
 
-async function explain(sql: Sql, label: string, query: CompiledQuery): Promise<Explained> {
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of a query as the API sends it: the plan made for its parameters (second run, warm
+ * cache), and the generic plan a prepared statement may switch to after five runs.
+ */
+export async function explainPlans(
+  sql: Sql,
+  query: CompiledQuery,
+): Promise<{ custom: string; generic: string }> {
   const parameters = query.parameters as postgres.ParameterOrJSON<never>[]
   const custom = `explain (analyze, buffers) ${query.sql}`
   await sql.unsafe(custom, parameters) // warm the cache; the second run is reported
@@ -133,12 +140,17 @@ async function explain(sql: Sql, label: string, query: CompiledQuery): Promise<E
     await tx.unsafe('deallocate bench_explain')
     return plan
   })
+  return { custom: customPlan, generic: genericPlan }
+}
+
+async function explain(sql: Sql, label: string, query: CompiledQuery): Promise<Explained> {
+  const { custom, generic } = await explainPlans(sql, query)
   return {
     label,
     sql: query.sql,
     parameters: query.parameters,
-    ...analyse(customPlan),
-    generic: analyse(genericPlan),
+    ...analyse(custom),
+    generic: analyse(generic),
   }
 }
 
