@@ -189,6 +189,12 @@ export const revenueQuery = (scope: ReportScope, period: Period) => sql<RawReven
   left join totals t on t.month = s.k and t.currency = c.currency
   order by s.k, c.currency`
 
+/** The profile's IANA time zone: the only part of the profile a report reads. */
+export async function profileTimeZone(db: Database, userId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
+  return row?.timezone
+}
+
 export async function summaryRows(db: Database, scope: ReportScope, period: Period): Promise<SummaryRow[]> {
   const { rows } = await summaryQuery(scope, period).execute(db)
   return rows.map((row) => ({

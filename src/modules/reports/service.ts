@@ -1,5 +1,5 @@
 import type { Database } from '../../lib/db'
-import { getMe } from '../me/service'
+import { notFound } from '../../shared/errors'
 import {
   type AgingRow,
   MAX_REVENUE_MONTHS,
@@ -8,12 +8,13 @@ import {
   type SummaryRow,
 } from './model'
 import { dateIn, resolvePeriod } from './period'
-import { agingRows, type ReportScope, revenueRows, summaryRows } from './repository'
+import { agingRows, profileTimeZone, type ReportScope, revenueRows, summaryRows } from './repository'
 
 /** The user's profile time zone, and today's date in it at `now`. */
 async function scopeOf(db: Database, userId: string, now: Date): Promise<ReportScope> {
-  const { timezone } = (await getMe(db, userId)).profile
-  return { userId, timeZone: timezone, today: dateIn(timezone, now) }
+  const timeZone = await profileTimeZone(db, userId)
+  if (timeZone === undefined) throw notFound('User')
+  return { userId, timeZone, today: dateIn(timeZone, now) }
 }
 
 export async function summaryReport(
