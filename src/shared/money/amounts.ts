@@ -5,6 +5,7 @@ import { abs, divRoundHalfAwayFromZero } from './rounding.ts'
 /** Every amount the API answers is a JSON number, so it must stay a safe integer of minor units. */
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER
 const MAX_AMOUNT_BIGINT = BigInt(MAX_AMOUNT)
+const SHORT_INTEGER = /^-?\d{1,15}$/
 
 /**
  * Unit prices may be negative: a credit line ("deposit received", "goodwill credit") is ordinary invoicing.
@@ -175,6 +176,9 @@ export function computeInvoice(input: InvoiceInput): InvoiceAmounts {
  * Refuses fractions and anything beyond a safe integer rather than rounding it.
  */
 export function parseMinorUnits(value: number | bigint | string, path = ''): number {
+  // Fifteen digits or fewer are always a safe integer: the common case, without a BigInt.
+  if (typeof value === 'string' && SHORT_INTEGER.test(value)) return Number(value)
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value
   const amount = minorUnitsToBigInt(value, path)
   if (abs(amount) > MAX_AMOUNT_BIGINT)
     throw new MoneyOverflowError(path, `must be at most ${MAX_AMOUNT} in size`)
