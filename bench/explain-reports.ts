@@ -122,6 +122,7 @@ async function main() {
       (select count(*) from report_open_balances where user_id = ${userId}) as open_rows,
       (select count(*) from report_draft_counts where user_id = ${userId}) as draft_rows,
       (select count(*) from report_daily_totals where user_id = ${userId}) as day_rows,
+      (select count(*) from report_monthly_totals where user_id = ${userId}) as month_rows,
       (select count(*) from report_daily_totals where user_id = ${userId}
          and day between ${ytd.from}::date and ${ytd.to}::date) as day_rows_in_period`
 
@@ -164,14 +165,15 @@ async function main() {
       '  receives hundreds of payments a day, and reports are what dashboards poll. Triggers',
       '  (`db/migrations/20261126210000_report_rollups.ts`) keep three small tables in the transaction of every',
       '  write: `report_open_balances` (open invoices per currency and due date: amount due and count),',
-      '  `report_draft_counts` (per currency, updated at commit so that creating drafts does not queue on it), and',
+      '  `report_draft_counts` (per currency, updated at commit so that creating drafts does not queue on it),',
       '  `report_daily_totals` (per day and currency: totals of invoices issued that day, payments received that',
-      '  UTC day). Their primary keys carry the sums, so the reports read index pages only.',
+      '  UTC day) and `report_monthly_totals` (the same per calendar month). Their primary keys carry the sums, so',
+      '  the reports read index pages only.',
       '- Outstanding, overdue, the counts and the aging buckets read `report_open_balances` (a few hundred rows);',
-      '  invoiced reads the day rows of the period.',
+      '  invoiced reads the month rows of the whole months of the period and the day rows of the rest.',
       "- Collected is summed by the calendar day of `paid_at` in the profile's time zone, which can change, so the",
       '  table keeps UTC days. A local period rarely starts or ends at a UTC midnight: each end is moved to the',
-      '  nearest UTC midnight, the whole days in between come from `report_daily_totals`, and the payments',
+      '  nearest UTC midnight, the whole months and days in between come from the totals, and the payments',
       '  between each end and its midnight (at most twelve hours) are added or subtracted from the payments index.',
       '  `tests/api/report-totals.test.ts` checks this against a direct sum in six time zones, half-hour and',
       '  quarter-hour offsets and daylight-saving days included.',
@@ -189,7 +191,8 @@ async function main() {
         `${count(facts!['open'])} open, ${count(facts!['drafts'])} drafts, ${count(facts!['payments'])} payments; in the ` +
         `year to date ${count(facts!['issued'])} invoices issued and ${count(facts!['paid_in_period'])} payments.`,
       `- Its report rows: ${count(facts!['open_rows'])} open-balance rows, ${count(facts!['draft_rows'])} draft counts, ` +
-        `${count(facts!['day_rows'])} day rows (${count(facts!['day_rows_in_period'])} in the year to date).`,
+        `${count(facts!['day_rows'])} day rows (${count(facts!['day_rows_in_period'])} in the year to date), ` +
+        `${count(facts!['month_rows'])} month rows.`,
       `- "Prepared" is the round trip of the prepared statement, ${RUNS} runs after 20 of warm-up, as the API runs it.`,
       '',
       '| query | execution ms (custom plan) | planning ms | execution ms (generic plan) | prepared p50 / p95 ms |',

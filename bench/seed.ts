@@ -418,7 +418,7 @@ async function restoreSchema(sql: Sql, jobs: number): Promise<void> {
 
 async function truncateAll(sql: Sql) {
   await sql`truncate users, customers, idempotency_keys, invoices, invoice_items, payments, invoice_events,
-                     report_open_balances, report_draft_counts, report_daily_totals
+                     report_open_balances, report_draft_counts, report_daily_totals, report_monthly_totals
             restart identity cascade`
 }
 
@@ -614,7 +614,8 @@ async function stageTotalsAndPayments(sql: Sql) {
         select case when i.status = 'paid' then t.total
                     else greatest(1, least(t.total - 1, floor(t.total * i.paid_fraction)::bigint)) end as target
       ) p
-      where i.status in ('paid', 'partially_paid') and t.total > 1
+      -- A partial payment needs a total of 2 or more; an invoice of 1 is left sent (below).
+      where (i.status = 'paid' and t.total > 0) or (i.status = 'partially_paid' and t.total > 1)
     ) s
     cross join lateral generate_series(1, s.parts) j`
   await sql`
@@ -641,6 +642,7 @@ async function stageTotalsAndPayments(sql: Sql) {
     join bench_seed_totals t on t.invoice_id = i.id
     join users u on u.id = i.user_id
     left join bench_seed_paid p on p.invoice_id = i.id`
+  await sql`update bench_seed_final set status = 'sent' where status = 'partially_paid' and amount_paid = 0`
   await sql`create index on bench_seed_final (seq)`
   await sql`create index on bench_seed_payments (seq)`
 }
@@ -1015,6 +1017,7 @@ async function main() {
           'report_open_balances',
           'report_draft_counts',
           'report_daily_totals',
+          'report_monthly_totals',
         ].map((table) => () => sql.unsafe(`vacuum (analyze) ${table}`)),
       ),
     )

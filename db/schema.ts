@@ -198,6 +198,17 @@ export interface ReportDailyTotalsTable {
   payments: number
 }
 
+/** The same sums per calendar month (`month` is its first day), kept by the same triggers. */
+export interface ReportMonthlyTotalsTable {
+  user_id: string
+  currency: string
+  month: CalendarDate
+  invoiced: Int8
+  issued: number
+  collected: Int8
+  payments: number
+}
+
 export interface DB {
   users: UsersTable
   idempotency_keys: IdempotencyKeysTable
@@ -209,4 +220,5 @@ export interface DB {
   report_open_balances: ReportOpenBalancesTable
   report_draft_counts: ReportDraftCountsTable
   report_daily_totals: ReportDailyTotalsTable
+  report_monthly_totals: ReportMonthlyTotalsTable
 }

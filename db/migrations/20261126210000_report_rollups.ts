@@ -12,8 +12,11 @@ import { type Kysely, sql } from 'kysely'
 //   draft nor void) and what was collected on that UTC day of `paid_at`. Payments are kept by UTC day because
 //   the profile's time zone may change; a report takes the UTC days that lie wholly inside its local period
 //   from here and the few payments of the partial days at either end from the payments index.
+// - report_monthly_totals: the same sums per calendar month (of the issue date, of the UTC day), so that a
+//   period of months reads one row per month and currency, and days only where it starts or ends mid-month.
 //
-// Lock order: a transaction adds to at most one open-balance row, then to day rows (the invoice trigger before
+// Lock order: a transaction adds to at most one open-balance row, then to day and month rows, each day row
+// before its month's (the invoice trigger before
 // the payment trigger: recordPayment settles the invoice before inserting the payment), then, at commit, to
 // draft counts in currency order; so no two writers can wait on each other in a cycle.
 //
@@ -46,6 +49,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     payments integer not null default 0,
     primary key (user_id, day, currency) include (invoiced, issued, collected, payments)
   )`.execute(db)
+  await sql`create table report_monthly_totals (
+    user_id uuid not null references users (id) on delete cascade,
+    currency char(3) not null,
+    month date not null check (extract(day from month) = 1),
+    invoiced bigint not null default 0,
+    issued integer not null default 0,
+    collected bigint not null default 0,
+    payments integer not null default 0,
+    primary key (user_id, month, currency) include (invoiced, issued, collected, payments)
+  )`.execute(db)
 
   await sql`create function report_add_open(p_user uuid, p_currency char(3), p_due date, p_amount bigint, p_count integer)
     returns void language plpgsql as $$
@@ -75,7 +88,12 @@ export async function up(db: Kysely<any>): Promise<void> {
       values (p_user, p_currency, p_day, p_invoiced, p_issued, p_collected, p_payments)
       on conflict (user_id, day, currency) do update
         set invoiced = d.invoiced + excluded.invoiced, issued = d.issued + excluded.issued,
-            collected = d.collected + excluded.collected, payments = d.payments + excluded.payments
+            collected = d.collected + excluded.collected, payments = d.payments + excluded.payments;
+      insert into report_monthly_totals as m (user_id, currency, month, invoiced, issued, collected, payments)
+      values (p_user, p_currency, date_trunc('month', p_day::timestamp)::date, p_invoiced, p_issued, p_collected, p_payments)
+      on conflict (user_id, month, currency) do update
+        set invoiced = m.invoiced + excluded.invoiced, issued = m.issued + excluded.issued,
+            collected = m.collected + excluded.collected, payments = m.payments + excluded.payments;
     $$`.execute(db)
 
   // OLD is null on INSERT and NEW on DELETE, so the flags below are false there.
@@ -171,11 +189,12 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create trigger payments_report after insert or delete or update of user_id, currency, paid_at, amount
     on payments for each row execute function report_track_payment()`.execute(db)
 
-  // Rebuilds the three tables from the invoices and payments, set-based: for data loaded with triggers disabled.
+  // Rebuilds the four tables from the invoices and payments, set-based: for data loaded with triggers disabled.
   await sql`create function report_rebuild_rollups() returns void language sql as $$
       delete from report_open_balances;
       delete from report_draft_counts;
       delete from report_daily_totals;
+      delete from report_monthly_totals;
       insert into report_open_balances (user_id, currency, due_date, amount_due, invoices)
       select user_id, currency, due_date, sum(total - amount_paid), count(*)
       from invoices where status in ('sent', 'partially_paid')
@@ -192,6 +211,10 @@ export async function up(db: Kysely<any>): Promise<void> {
         from payments
       ) facts
       group by user_id, currency, day;
+      insert into report_monthly_totals (user_id, currency, month, invoiced, issued, collected, payments)
+      select user_id, currency, date_trunc('month', day::timestamp)::date, sum(invoiced), sum(issued), sum(collected), sum(payments)
+      from report_daily_totals
+      group by user_id, currency, date_trunc('month', day::timestamp);
     $$`.execute(db)
   await sql`select report_rebuild_rollups()`.execute(db)
 
@@ -220,6 +243,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop function report_track_invoice()`.execute(db)
   await sql`drop function report_add_day(uuid, char(3), date, bigint, integer, bigint, integer)`.execute(db)
   await sql`drop function report_add_open(uuid, char(3), date, bigint, integer)`.execute(db)
+  await sql`drop table report_monthly_totals`.execute(db)
   await sql`drop table report_daily_totals`.execute(db)
   await sql`drop table report_draft_counts`.execute(db)
   await sql`drop table report_open_balances`.execute(db)

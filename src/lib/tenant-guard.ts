@@ -18,6 +18,7 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set([
   'report_open_balances',
   'report_draft_counts',
   'report_daily_totals',
+  'report_monthly_totals',
 ])
 
 export class TenantScopeError extends Error {

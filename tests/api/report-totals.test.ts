@@ -72,6 +72,11 @@ async function totalsAndRecount(userId: string) {
       from report_daily_totals where user_id = ${userId} and (issued, payments, invoiced, collected) <> (0, 0, 0, 0)`.execute(
       db,
     ),
+    months: await sql<Json>`select currency, month::text as month, invoiced::text as invoiced, issued,
+        collected::text as collected, payments
+      from report_monthly_totals where user_id = ${userId} and (issued, payments, invoiced, collected) <> (0, 0, 0, 0)`.execute(
+      db,
+    ),
   }
   const recount = {
     open: await sql<Json>`select currency, due_date::text as day, sum(total - amount_paid)::bigint::text as amount,
@@ -91,12 +96,40 @@ async function totalsAndRecount(userId: string) {
       ) facts
       group by currency, day`.execute(db),
   }
+  // Month rows are the day rows summed by calendar month.
+  const months = new Map<string, Json>()
+  for (const day of recount.days.rows) {
+    const month = `${String(day['day']).slice(0, 7)}-01`
+    const key = `${day['currency']} ${month}`
+    const sum = months.get(key) ?? {
+      currency: day['currency'],
+      month,
+      invoiced: 0n,
+      issued: 0,
+      collected: 0n,
+      payments: 0,
+    }
+    sum['invoiced'] = (sum['invoiced'] as bigint) + BigInt(day['invoiced'] as string)
+    sum['issued'] = (sum['issued'] as number) + (day['issued'] as number)
+    sum['collected'] = (sum['collected'] as bigint) + BigInt(day['collected'] as string)
+    sum['payments'] = (sum['payments'] as number) + (day['payments'] as number)
+    months.set(key, sum)
+  }
+  const monthRows = [...months.values()]
+    .filter((m) => m['issued'] !== 0 || m['payments'] !== 0 || m['invoiced'] !== 0n || m['collected'] !== 0n)
+    .map((m) => ({ ...m, invoiced: String(m['invoiced']), collected: String(m['collected']) }))
   return {
-    kept: { open: sorted(kept.open.rows), drafts: sorted(kept.drafts.rows), days: sorted(kept.days.rows) },
+    kept: {
+      open: sorted(kept.open.rows),
+      drafts: sorted(kept.drafts.rows),
+      days: sorted(kept.days.rows),
+      months: sorted(kept.months.rows),
+    },
     recount: {
       open: sorted(recount.open.rows),
       drafts: sorted(recount.drafts.rows),
       days: sorted(recount.days.rows),
+      months: sorted(monthRows),
     },
   }
 }
@@ -130,6 +163,9 @@ describe('report totals', () => {
     const after = await totalsAndRecount(userId)
     expect(after.kept).toEqual(after.recount)
     expect(after.kept.drafts).toEqual(['{"currency":"GBP","n":1}'])
+    expect(after.kept.months).toContain(
+      '{"currency":"EUR","month":"2026-01-01","invoiced":"30000","issued":2,"collected":"10001","payments":3}',
+    )
     // a is paid and f void: what stays open is b (EUR, due 2026-02-04) and c (USD, due 2026-01-20).
     expect(after.kept.open).toEqual([
       '{"currency":"EUR","day":"2026-02-04","amount":"19999","n":1}',

@@ -54,22 +54,31 @@ interface RawRevenueRow {
  * past the midnight and subtracted where the days do. At most twelve hours of payments per end come from the
  * payments index, the rest from the day totals, and the result is exact in any zone. A span with no room for
  * this (`ok` false: shorter than the time between the two midnights) is read from the payments alone.
+ *
+ * Each range of days (the issue dates of a span, its UTC days of payments) is read as its whole calendar months
+ * from report_monthly_totals and the days before the first and after the last of them from report_daily_totals:
+ * a year by months is a dozen rows per currency instead of 365.
  */
 const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
   instants as (
     select k, first_day, last_day, first_day::timestamp at time zone ${timeZone} as starts,
            (last_day + 1)::timestamp at time zone ${timeZone} as ends
     from spans
-  ), utc_floors as (
-    select *, (starts at time zone 'UTC')::date as fa, (ends at time zone 'UTC')::date as fb
+  ), utc_days as (
+    -- UTC days as numbers of days since 1970-01-01: plain arithmetic, no time zone lookup per row.
+    select k, first_day, last_day, starts, ends,
+           date_part('epoch', starts) as s_epoch, date_part('epoch', ends) as e_epoch,
+           floor(date_part('epoch', starts) / 86400) as fa, floor(date_part('epoch', ends) / 86400) as fb
     from instants
   ), nearest as (
     select k, first_day, last_day, starts, ends,
-           case when starts - (fa::timestamp at time zone 'UTC') <= interval '12 hours' then fa else fa + 1 end as d1,
-           case when ends - (fb::timestamp at time zone 'UTC') >= interval '12 hours' then fb + 1 else fb end as d2
-    from utc_floors
+           case when s_epoch - fa * 86400 <= 43200 then fa else fa + 1 end as n1,
+           case when e_epoch - fb * 86400 >= 43200 then fb + 1 else fb end as n2
+    from utc_days
   ), moments as (
-    select *, d1::timestamp at time zone 'UTC' as m1, d2::timestamp at time zone 'UTC' as m2
+    select k, first_day, last_day, starts, ends,
+           date '1970-01-01' + n1::integer as d1, date '1970-01-01' + n2::integer as d2,
+           to_timestamp(n1 * 86400) as m1, to_timestamp(n2 * 86400) as m2
     from nearest
   ), edges as (
     select k, first_day, last_day, d1,
@@ -81,19 +90,41 @@ const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
            case when ok then greatest(ends, m2) else ends end as tail_to,
            case when m2 < ends then 1 else -1 end as tail_sign
     from (select *, d1 <= d2 and m1 <= ends and starts <= m2 as ok from moments) m
-  ), facts as (
-    select e.k, d.currency,
-           case when d.day between e.first_day and e.last_day then d.invoiced else 0 end as invoiced,
-           case when d.day between e.first_day and e.last_day then d.issued else 0 end as issued,
-           case when d.day >= e.d1 and d.day < e.d2 then d.collected else 0 end as collected,
-           case when d.day >= e.d1 and d.day < e.d2 then d.payments else 0 end as payments
-    from edges e
+  ), ranges as (
+    select k, true as by_issue, first_day as lo, last_day + 1 as hi from edges
+    union all
+    select k, false, d1, d2 from edges
+  ), split as (
+    select k, by_issue, lo, hi,
+           case when lo = date_trunc('month', lo::timestamp)::date then lo
+                else (date_trunc('month', lo::timestamp) + interval '1 month')::date end as m_lo,
+           date_trunc('month', hi::timestamp)::date as m_hi
+    from ranges
+    where lo < hi
+  ), pieces as (
+    select k, by_issue, true as by_month, m_lo as lo, m_hi as hi from split where m_lo < m_hi
+    union all
+    select k, by_issue, false, lo, case when m_lo < m_hi then m_lo else hi end from split
+    union all
+    select k, by_issue, false, m_hi, hi from split where m_lo < m_hi
+  ), sums as (
+    select p.k, p.by_issue, t.currency, t.invoiced, t.issued, t.collected, t.payments
+    from pieces p
     cross join lateral (
-      select day, currency, invoiced, issued, collected, payments
-      from report_daily_totals
-      where user_id = ${userId} and day >= least(e.first_day, e.d1) and day < greatest(e.last_day + 1, e.d2)
-      offset 0
-    ) d
+      select currency, invoiced, issued, collected, payments from report_monthly_totals
+      where p.by_month and user_id = ${userId} and month >= p.lo and month < p.hi
+      union all
+      select currency, invoiced, issued, collected, payments from report_daily_totals
+      where not p.by_month and user_id = ${userId} and day >= p.lo and day < p.hi
+    ) t
+    where p.lo < p.hi
+  ), facts as (
+    select k, currency,
+           case when by_issue then invoiced else 0 end as invoiced,
+           case when by_issue then issued else 0 end as issued,
+           case when by_issue then 0 else collected end as collected,
+           case when by_issue then 0 else payments end as payments
+    from sums
     union all
     select e.k, p.currency, 0, 0, e.head_sign * p.amount, e.head_sign
     from edges e
