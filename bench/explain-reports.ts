@@ -163,7 +163,7 @@ async function main() {
       '',
       "- A report must not cost in proportion to a user's invoices: a busy user has tens of thousands open and",
       '  receives hundreds of payments a day, and reports are what dashboards poll. Triggers',
-      '  (`db/migrations/20261126210000_report_rollups.ts`) keep three small tables in the transaction of every',
+      '  (`db/migrations/20261126210000_report_rollups.ts`) keep four small tables in the transaction of every',
       '  write: `report_open_balances` (open invoices per currency and due date: amount due and count),',
       '  `report_draft_counts` (per currency, updated at commit so that creating drafts does not queue on it),',
       '  `report_daily_totals` (per day and currency: totals of invoices issued that day, payments received that',
