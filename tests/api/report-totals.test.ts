@@ -353,4 +353,25 @@ describe('collected amounts by time zone', () => {
       expect(revenue.reduce((sum, r) => sum + r.collected, 0)).toBe(await direct('2025-03-15', '2026-01-01'))
     })
   }
+
+  test('when the profile changes time zone after the payments, then collected follows the new zone', async () => {
+    const { token, id: userId } = await newUser('UTC')
+    const { invoice } = invoiceFactory(t.deps.database.db, userId)
+    // July in Kathmandu (+05:45) runs from 18:15 UTC on June 30 to 18:15 UTC on July 31.
+    const payments = [
+      { amount: 1, paidAt: '2025-06-30T18:14:59.999Z' },
+      { amount: 2, paidAt: '2025-06-30T23:30:00.000Z' },
+      { amount: 4, paidAt: '2025-07-15T12:00:00.000Z' },
+      { amount: 8, paidAt: '2025-07-31T18:15:00.000Z' },
+    ]
+    await invoice({ status: 'paid', total: 15, issueDate: '2025-06-01', currency: 'EUR', payments })
+    const july = async () =>
+      (
+        (await call(token, '/api/v1/reports/summary?from=2025-07-01&to=2025-07-31')).body['data'] as Json[]
+      )[0]?.['collected']
+
+    expect(await july()).toBe(4 + 8)
+    expect((await call(token, '/api/v1/me', 'PATCH', { timezone: 'Asia/Kathmandu' })).status).toBe(200)
+    expect(await july()).toBe(2 + 4)
+  })
 })
