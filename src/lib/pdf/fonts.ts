@@ -19,13 +19,15 @@ function loadFile(file: string): Font {
 /**
  * fontkit caches each glyph with the code points it was first looked up with. Subsetting looks up the
  * components of composite glyphs (ύ is built from υ) with none, so a glyph first met that way in one
- * document would lose its ToUnicode entry in every later one. An empty cache per document keeps each
- * document independent of the ones rendered before it.
+ * document would lose its ToUnicode entry in every later one. Those glyphs are dropped before each document;
+ * the others stay, with their decoded outlines and metrics, which subsetting reads again in every document.
  */
-function clearGlyphCache(font: Font): void {
-  const cached = font as unknown as { _glyphs?: Record<number, unknown> }
+function dropGlyphsWithoutCodePoints(font: Font): void {
+  const cached = font as unknown as { _glyphs?: Record<number, { codePoints?: number[] }> }
   if (typeof cached._glyphs !== 'object') throw new Error('fontkit glyph cache not found')
-  cached._glyphs = {}
+  for (const [id, glyph] of Object.entries(cached._glyphs)) {
+    if (!glyph.codePoints || glyph.codePoints.length === 0) delete cached._glyphs[Number(id)]
+  }
 }
 
 /**
@@ -34,8 +36,8 @@ function clearGlyphCache(font: Font): void {
  */
 export function documentFonts(): FontSet {
   const set = loaded()
-  clearGlyphCache(set.regular)
-  clearGlyphCache(set.bold)
+  dropGlyphsWithoutCodePoints(set.regular)
+  dropGlyphsWithoutCodePoints(set.bold)
   return set
 }
 
