@@ -51,7 +51,8 @@ const LAYOUT_MEMO_SIZE = 2_000
  * per document only. This keeps fontkit's result across documents for the plain calls pdfkit makes
  * (a word, default features), and hands out a copy of the positions, which pdfkit scales in place. The glyph
  * objects are shared: they carry the code points they were shaped from, which is all that later documents
- * read (a document's composite-glyph lookups go through the glyph cache, emptied for each document). DejaVu
+ * read (a document's composite-glyph lookups go through the glyph cache, which drops glyphs without code
+ * points before each document). DejaVu
  * maps no two code points to one glyph, so a glyph's code points are the same whichever word shaped it; the
  * one exception is a ligature that also has a code point of its own (ﬁ, U+FB01), whose text in a later
  * document is that of its first use. A re-render that differs for that reason is stored as a new object and

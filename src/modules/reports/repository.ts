@@ -137,7 +137,7 @@ const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
 
 /**
  * From the report tables only (db/migrations/20261126210000_report_rollups.ts): open balances per currency and
- * due date, draft counts, and per-day totals. A currency appears when it has drafts, open invoices, or invoices
+ * due date, draft counts, and per-day and per-month totals. A currency appears when it has drafts, open invoices, or invoices
  * issued or payments received in the period.
  */
 export const summaryQuery = (scope: ReportScope, period: Period) => {
