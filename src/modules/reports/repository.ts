@@ -137,8 +137,8 @@ const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
 
 /**
  * From the report tables only (db/migrations/20261126210000_report_rollups.ts): open balances per currency and
- * due date, draft counts, and per-day and per-month totals. A currency appears when it has drafts, open invoices, or invoices
- * issued or payments received in the period.
+ * due date, draft counts, and per-day and per-month totals. A currency appears when it has drafts, open
+ * invoices, or invoices issued or payments received in the period.
  */
 export const summaryQuery = (scope: ReportScope, period: Period) => {
   const today = sql`cast(${scope.today} as date)`
