@@ -37,9 +37,11 @@
  * in UNLOGGED staging tables and inserted, then the very same definitions are created again (indexes on
  * --jobs sessions, foreign keys added NOT VALID and validated) and a fingerprint of the catalog is compared
  * with the one taken before. A run that dies midway leaves `bench_seed_ddl` behind, and the next run puts the
- * schema back from it first. Ends with VACUUM (ANALYZE) (index-only scans need the visibility map), a
- * CHECKPOINT, consistency checks (gapless numbers, totals = sums of lines, amount paid = sum of payments, a
- * sample recomputed with the API's money module) and the sizes.
+ * schema back from it first. Loading runs with `session_replication_role = replica` (no triggers; it needs a
+ * superuser), and the report tables are then rebuilt in one pass by `report_rebuild_rollups()`. Ends with
+ * VACUUM (ANALYZE) (index-only scans need the visibility map), a CHECKPOINT, consistency checks (gapless
+ * numbers, totals = sums of lines, amount paid = sum of payments, a sample recomputed with the API's money
+ * module) and the sizes.
  */
 import { parseArgs } from 'node:util'
 import { Kysely } from 'kysely'
