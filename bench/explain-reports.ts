@@ -8,33 +8,19 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  CompiledQuery,
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-} from 'kysely'
+import { CompiledQuery } from 'kysely'
 import postgres from 'postgres'
-import type { DB } from '../db/schema'
 import { stableSub } from '../src/lib/auth/dev-issuer'
 import { dateIn, resolvePeriod } from '../src/modules/reports/period'
 import { agingQuery, type ReportScope, revenueQuery, summaryQuery } from '../src/modules/reports/repository'
-import { explainPlans, type Sql } from './explain'
+import { explainPlans, recordingDatabase, type Sql } from './explain'
 import { BUSY_EMAIL } from './seed'
 
 const OUTPUT = join(import.meta.dir, '..', 'docs', 'reports-explain.md')
 const RUNS = 200
 
-const compiler = new Kysely<DB>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (k) => new PostgresIntrospector(k),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-})
+/** Compiles queries as the API does (tenant guard included) without a connection. */
+const compiler = recordingDatabase().db
 
 /** The summary as it was computed before the report tables: from the open invoices and the period's rows. */
 function directSummary({ userId, timeZone, today }: ReportScope, from: string, to: string): CompiledQuery {

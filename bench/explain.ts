@@ -22,7 +22,7 @@ const BEGIN = '<!-- bench/explain.ts: generated section begins; every run replac
 const END = '<!-- bench/explain.ts: generated section ends -->'
 
 /** A Kysely that compiles as the API's does and records each query instead of sending it. */
-function recordingDatabase() {
+export function recordingDatabase() {
   const queries: CompiledQuery[] = []
   const db = new Kysely<DB>({
     dialect: {
