@@ -61,6 +61,15 @@ export async function openDatabase(
     // Calendar dates stay `YYYY-MM-DD` strings: a JS Date would shift them by the process's time zone.
     types: {
       date: { to: 1082, from: [1082], serialize: (value: string) => value, parse: (value: string) => value },
+      // postgres.js sends a timestamp parameter through `new Date(value)`, which cuts a string's microseconds:
+      // a list cursor of `…12.345678Z` became `…12.345Z` and skipped rows created in that millisecond.
+      // Strings go to the server unchanged; Dates as their ISO form. Rows still come back as Dates.
+      timestamptz: {
+        to: 1184,
+        from: [1114, 1184],
+        serialize: (value: Date | string) => (value instanceof Date ? value.toISOString() : value),
+        parse: (value: string) => new Date(value),
+      },
     },
     connection: {
       application_name: 'invoice-api',

@@ -293,6 +293,26 @@ describe('listing customers', () => {
     return pages
   }
 
+  test('when many customers were created in the same millisecond, then every page boundary keeps them all', async () => {
+    const token = await t.token()
+    const me = (await (await t.request('/api/v1/me', { token })).json()) as { id: string }
+    // 30 rows a microsecond apart inside one millisecond: a cursor cut to milliseconds skips all but one.
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      user_id: me.id,
+      name: `Burst ${i}`,
+      search_text: `burst ${i}`,
+      created_at: `2026-06-01T10:00:00.123${String(100 + i).padStart(3, '0')}Z` as unknown as Date,
+    }))
+    await t.deps.database.db.insertInto('customers').values(rows).execute()
+    for (const limit of [1, 4, 7]) {
+      const pages = await walk(token, limit)
+      const names = pages.flat().map((c) => c.name)
+      expect(names).toHaveLength(30)
+      expect(new Set(names).size).toBe(30)
+      expect(names[0]).toBe('Burst 29')
+    }
+  })
+
   test('when 45 customers are walked in pages of 20, then each appears exactly once, newest first', async () => {
     const token = await t.token()
     const ids = await createMany(token, 45, 'Customer')

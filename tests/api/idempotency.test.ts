@@ -90,4 +90,46 @@ describe('Idempotency-Key on POST', () => {
     expect((await createCustomer(token, { name: 'A' })).status).toBe(201)
     expect(await customerCount(token)).toBe(2)
   })
+
+  test('when a claim was left behind by a process that died, then the retry does the work at once', async () => {
+    const token = await t.token()
+    const me = (await (await t.request('/api/v1/me', { token })).json()) as { id: string }
+    // A committed claim without an answer, fresh and past any lease: what a killed process used to leave.
+    for (const [key, age] of [
+      ['crashed-fresh', '0 seconds'],
+      ['crashed-stale', '61 seconds'],
+    ] as const) {
+      await t.deps.database.sql`
+        insert into idempotency_keys (user_id, key, request_hash, state, locked_at)
+        values (${me.id}, ${key}, 'unknown', 'in_progress', now() - ${age}::interval)`
+      const started = performance.now()
+      const res = await createCustomer(token, { name: `Retried ${key}` }, key)
+      expect(res.status).toBe(201)
+      expect(performance.now() - started).toBeLessThan(2_000)
+      const again = await createCustomer(token, { name: `Retried ${key}` }, key)
+      expect(again.headers.get('idempotent-replayed')).toBe('true')
+    }
+    expect(await customerCount(token)).toBe(2)
+  })
+
+  test('when the holder of a claim loses its connection mid-request, then the waiting duplicate does the work', async () => {
+    const token = await t.token()
+    const me = (await (await t.request('/api/v1/me', { token })).json()) as { id: string }
+    const holder = await t.deps.database.sql.reserve()
+    try {
+      await holder`begin`
+      await holder`
+        insert into idempotency_keys (user_id, key, request_hash, state)
+        values (${me.id}, 'held-by-dying', 'unknown', 'in_progress')`
+      const [{ pid }] = await holder<{ pid: number }[]>`select pg_backend_pid() as pid`
+      const waiting = createCustomer(token, { name: 'Survivor' }, 'held-by-dying')
+      await Bun.sleep(100)
+      await t.deps.database.sql`select pg_terminate_backend(${pid})`
+      const res = await waiting
+      expect(res.status).toBe(201)
+    } finally {
+      holder.release()
+    }
+    expect(await customerCount(token)).toBe(1)
+  })
 })

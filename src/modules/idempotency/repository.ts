@@ -7,18 +7,21 @@ export interface IdempotencyRow {
   response_status: number | null
   response_body: unknown
   response_headers: Record<string, string> | null
-  locked_at: Date
   created_at: Date
 }
 
-/** Claims the key for this request; undefined when another request holds or held it. */
+/**
+ * Claims the key in the caller's transaction: the row is uncommitted until the work commits, so a concurrent
+ * duplicate blocks on it (bounded by the transaction's lock timeout) and a crash rolls the claim back with the
+ * work. False when the key is already committed, by a finished request or a legacy `in_progress` row.
+ */
 export async function claimKey(
-  db: Database,
+  trx: Database,
   userId: string,
   key: string,
   requestHash: string,
 ): Promise<boolean> {
-  const inserted = await db
+  const inserted = await trx
     .insertInto('idempotency_keys')
     .values({ user_id: userId, key, request_hash: requestHash, state: 'in_progress' })
     .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
@@ -40,7 +43,6 @@ export async function findKey(
       'response_status',
       'response_body',
       'response_headers',
-      'locked_at',
       'created_at',
     ])
     .where('user_id', '=', userId)
@@ -48,41 +50,24 @@ export async function findKey(
     .executeTakeFirst() as Promise<IdempotencyRow | undefined>
 }
 
-/** Takes over a key whose holder's lease ran out (it crashed or hung); true when this caller won. */
-export async function takeOverStaleKey(
-  db: Database,
-  userId: string,
-  key: string,
-  lockedAt: Date,
-): Promise<boolean> {
-  const taken = await db
-    .updateTable('idempotency_keys')
-    .set({ locked_at: sql`now()` })
-    .where('user_id', '=', userId)
-    .where('key', '=', key)
-    .where('state', '=', 'in_progress')
-    .where('locked_at', '=', lockedAt)
-    .returning('key')
-    .executeTakeFirst()
-  return taken !== undefined
-}
-
+/** Stores the answer: over the claim inside the work's transaction, or as a new row after it rolled back. */
 export async function completeKey(
   db: Database,
   userId: string,
   key: string,
+  requestHash: string,
   response: { status: number; body: unknown; headers: Record<string, string> },
 ): Promise<void> {
+  const answer = {
+    state: 'done' as const,
+    response_status: response.status,
+    response_body: response.body ?? null,
+    response_headers: response.headers,
+  }
   await db
-    .updateTable('idempotency_keys')
-    .set({
-      state: 'done',
-      response_status: response.status,
-      response_body: response.body ?? null,
-      response_headers: response.headers,
-    })
-    .where('user_id', '=', userId)
-    .where('key', '=', key)
+    .insertInto('idempotency_keys')
+    .values({ user_id: userId, key, request_hash: requestHash, ...answer })
+    .onConflict((oc) => oc.columns(['user_id', 'key']).doUpdateSet(answer))
     .execute()
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
 import type { Database } from '../../lib/db'
 import { AppError, type ErrorCode, type ErrorDetail } from '../../shared/errors'
 import {
@@ -8,13 +9,9 @@ import {
   findKey,
   type IdempotencyRow,
   releaseKey,
-  takeOverStaleKey,
 } from './repository'
 
 export const REPLAY_HOURS = 24
-const LEASE_MS = 60_000
-const WAIT_FOR_PEER_MS = 10_000
-const POLL_MS = 50
 const KEY_FORMAT = /^[\x20-\x7E]{1,255}$/
 const REPLAYED_HEADERS = ['location', 'etag'] as const
 
@@ -82,12 +79,33 @@ function replay<T>(row: IdempotencyRow, target: ResponseTarget): T {
 const reused = () =>
   new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request')
 
+/** Serialised once, for storing and replaying a refused request's answer. */
+const errorAnswer = (error: AppError) => ({
+  status: error.status,
+  body: { error: { code: error.code, message: error.message, details: error.details } },
+  headers: {},
+})
+
+/** Lock waits that ended without the holder finishing: its request is still running. */
+const STILL_RUNNING_CODES = new Set(['55P03', '57014'])
+
+const stillInProgress = () =>
+  new AppError('IDEMPOTENCY_KEY_REUSED', 'A request with this Idempotency-Key is still in progress')
+
+/** How often a key that vanished or expired between two statements is claimed again before giving up. */
+const MAX_CLAIM_ATTEMPTS = 3
+
 /**
  * Runs `work` at most once per (user, Idempotency-Key) within 24 h: a repeat with the same request replays the
  * stored answer, a repeat with another request is refused, and a concurrent duplicate waits for the first to
- * finish and replays it. The stored answer commits in the same transaction as the work, so a crash cannot
- * leave work done with its key unrecorded. Answers of 4xx are stored too; 5xx and unexpected failures release
- * the key so the client can retry.
+ * finish and replays it.
+ *
+ * The key is claimed by inserting its row in the work's own transaction, so no lease is needed: a duplicate
+ * blocks on the uncommitted row until the first commits (then replays it) or rolls back (then claims it), and
+ * a process that dies mid-request loses its connection, which rolls the claim back with the work: the retry
+ * runs at once. The wait is bounded by the server's statement timeout, answered as "still in progress".
+ * Answers of 4xx are stored too (the work is rolled back to a savepoint and the answer committed with the
+ * claim); 5xx and unexpected failures roll everything back so the client can retry.
  */
 export async function withIdempotency<T>(
   db: Database,
@@ -105,49 +123,53 @@ export async function withIdempotency<T>(
   const requestHash = hashRequest(request)
   if (Math.random() < 0.01) void deleteExpiredKeys(db, REPLAY_HOURS).catch(() => {})
 
-  const deadline = Date.now() + WAIT_FOR_PEER_MS
-  for (;;) {
-    if (await claimKey(db, request.userId, key, requestHash)) break
+  for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+    let outcome: { done: WorkResult<T> } | { refused: AppError } | undefined
+    try {
+      outcome = await db.transaction().execute(async (trx) => {
+        if (!(await claimKey(trx, request.userId, key, requestHash))) return undefined
+        await sql`savepoint idempotent_work`.execute(trx)
+        try {
+          const done = await work(trx)
+          await completeKey(trx, request.userId, key, requestHash, {
+            status: done.status,
+            body: done.body,
+            headers: Object.fromEntries(
+              REPLAYED_HEADERS.flatMap((name) => (done.headers?.[name] ? [[name, done.headers[name]]] : [])),
+            ),
+          })
+          return { done }
+        } catch (error) {
+          if (!(error instanceof AppError && error.status < 500)) throw error
+          await sql`rollback to savepoint idempotent_work`.execute(trx)
+          await completeKey(trx, request.userId, key, requestHash, errorAnswer(error))
+          return { refused: error }
+        }
+      })
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code
+      if (typeof code === 'string' && STILL_RUNNING_CODES.has(code)) throw stillInProgress()
+      throw error
+    }
+    if (outcome && 'done' in outcome) return apply(target, outcome.done)
+    if (outcome) throw outcome.refused
+
     const row = await findKey(db, request.userId, key)
     if (!row) continue
     if (row.created_at.getTime() < Date.now() - REPLAY_HOURS * 3_600_000) {
       await releaseKey(db, request.userId, key)
       continue
     }
-    if (row.request_hash !== requestHash) throw reused()
-    if (row.state === 'done') return replay<T>(row, target)
-    if (row.locked_at.getTime() < Date.now() - LEASE_MS) {
-      if (await takeOverStaleKey(db, request.userId, key, row.locked_at)) break
+    if (row.state !== 'done') {
+      // A committed claim without an answer was left by a release that leased keys outside the work's
+      // transaction; nothing can be working on it any more.
+      await releaseKey(db, request.userId, key)
       continue
     }
-    if (Date.now() > deadline) {
-      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'A request with this Idempotency-Key is still in progress')
-    }
-    await Bun.sleep(POLL_MS)
+    if (row.request_hash !== requestHash) throw reused()
+    return replay<T>(row, target)
   }
-
-  try {
-    const result = await db.transaction().execute(async (trx) => {
-      const done = await work(trx)
-      await completeKey(trx, request.userId, key, {
-        status: done.status,
-        body: done.body,
-        headers: Object.fromEntries(
-          REPLAYED_HEADERS.flatMap((name) => (done.headers?.[name] ? [[name, done.headers[name]]] : [])),
-        ),
-      })
-      return done
-    })
-    return apply(target, result)
-  } catch (error) {
-    if (error instanceof AppError && error.status < 500) {
-      const body = { error: { code: error.code, message: error.message, details: error.details } }
-      await completeKey(db, request.userId, key, { status: error.status, body, headers: {} })
-    } else {
-      await releaseKey(db, request.userId, key).catch(() => {})
-    }
-    throw error
-  }
+  throw stillInProgress()
 }
 
 /**
