@@ -37,14 +37,7 @@ export async function findKey(
 ): Promise<IdempotencyRow | undefined> {
   return db
     .selectFrom('idempotency_keys')
-    .select([
-      'request_hash',
-      'state',
-      'response_status',
-      'response_body',
-      'response_headers',
-      'created_at',
-    ])
+    .select(['request_hash', 'state', 'response_status', 'response_body', 'response_headers', 'created_at'])
     .where('user_id', '=', userId)
     .where('key', '=', key)
     .executeTakeFirst() as Promise<IdempotencyRow | undefined>
