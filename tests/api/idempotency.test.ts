@@ -121,10 +121,10 @@ describe('Idempotency-Key on POST', () => {
       await holder`
         insert into idempotency_keys (user_id, key, request_hash, state)
         values (${me.id}, 'held-by-dying', 'unknown', 'in_progress')`
-      const [{ pid }] = await holder<{ pid: number }[]>`select pg_backend_pid() as pid`
+      const [session] = await holder<{ pid: number }[]>`select pg_backend_pid() as pid`
       const waiting = createCustomer(token, { name: 'Survivor' }, 'held-by-dying')
       await Bun.sleep(100)
-      await t.deps.database.sql`select pg_terminate_backend(${pid})`
+      await t.deps.database.sql`select pg_terminate_backend(${session!.pid})`
       const res = await waiting
       expect(res.status).toBe(201)
     } finally {

@@ -227,6 +227,69 @@ describe('reading, updating and deleting drafts', () => {
     expect(discounted).toMatchObject({ discountTotal: 500, total: 4500 })
   })
 
+  test('when only the discount, the currency or the notes change, then every line is priced again', async () => {
+    const token = await newUser()
+    const customerId = await newCustomer(token)
+    const draft = await createInvoice(token, {
+      customerId,
+      items: [
+        { description: 'Design', quantity: 3, unitPrice: 1999 },
+        { description: 'Hosting', quantity: 1.5, unitPrice: 3333, taxRate: 7.25 },
+      ],
+    })
+    const itemIds = draft.items.map((item) => item.id)
+    const patchOnly = async (json: Json) => {
+      const res = await t.request(`/api/v1/invoices/${draft.id}`, { method: 'PATCH', token, json })
+      expect(res.status).toBe(200)
+      return (await res.json()) as Invoice
+    }
+    const expectLinesAddUp = (invoice: Invoice) => {
+      const sum = (key: 'subtotal' | 'discount' | 'tax' | 'total') =>
+        invoice.items.reduce((total, item) => total + item[key], 0)
+      expect([invoice.subtotal, invoice.discountTotal, invoice.taxTotal, invoice.total]).toEqual([
+        sum('subtotal'),
+        sum('discount'),
+        sum('tax'),
+        sum('total'),
+      ])
+      expect(invoice.items.map((item) => item.id)).toEqual(itemIds)
+    }
+
+    const discounted = await patchOnly({ discountPercent: 10 })
+    // 5997 − 600 = 5397, tax 19 % 1025; 5000 − 500 = 4500, tax 7.25 % 326.
+    expect(discounted.items.map((i) => [i.subtotal, i.discount, i.tax, i.total])).toEqual([
+      [5997, 600, 1025, 6422],
+      [5000, 500, 326, 4826],
+    ])
+    expectLinesAddUp(discounted)
+    expectLinesAddUp(await patchOnly({ currency: 'JPY' }))
+    expectLinesAddUp(await patchOnly({ notes: 'Thanks' }))
+    expectLinesAddUp(await patchOnly({ discountPercent: 0 }))
+  })
+
+  test('when totals are written that are not the sums of the lines, then the database refuses the commit', async () => {
+    const token = await newUser()
+    const draft = await createInvoice(token, {
+      customerId: await newCustomer(token),
+      items: [{ description: 'Design', quantity: 1, unitPrice: 1000, taxRate: 0 }],
+    })
+    const db = t.deps.database.db.withoutPlugins()
+    const stale = db
+      .updateTable('invoices')
+      .set({ discount_total: 100, total: 900 })
+      .where('id', '=', draft.id)
+      .execute()
+    await expect(stale).rejects.toThrow(/not the sums of its lines/)
+    const line = db
+      .updateTable('invoice_items')
+      .set({ discount: 100, total: 900 })
+      .where('invoice_id', '=', draft.id)
+      .execute()
+    await expect(line).rejects.toThrow(/not the sums of its lines/)
+    const res = await t.request(`/api/v1/invoices/${draft.id}`, { token })
+    expect(((await res.json()) as Invoice).total).toBe(1000)
+  })
+
   test('when If-Match is stale, then 412 and the draft is unchanged', async () => {
     const token = await newUser()
     const customerId = await newCustomer(token)

@@ -58,6 +58,36 @@ export function invoiceFactory(db: Database, userId: string) {
     const payments = spec.payments ?? []
     const issued = spec.status !== 'draft'
     const nextSeq = sql<string>`(select coalesce(max(number_seq), 0) + 1 from invoices where user_id = ${userId})`
+    // One line carries the total: the database refuses totals that are not the sums of their lines.
+    return db.transaction().execute(async (trx) => {
+      const id = await insertInvoice(trx, spec, issued, nextSeq, payments)
+      await trx
+        .insertInto('invoice_items')
+        .values({
+          invoice_id: id,
+          user_id: userId,
+          position: 0,
+          description: 'Services',
+          quantity: '1',
+          unit_price: spec.total,
+          tax_rate: '0',
+          subtotal: spec.total,
+          discount: 0,
+          tax: 0,
+          total: spec.total,
+        })
+        .execute()
+      return id
+    })
+  }
+
+  async function insertInvoice(
+    db: Database,
+    spec: InvoiceSpec,
+    issued: boolean,
+    nextSeq: ReturnType<typeof sql<string>>,
+    payments: PaymentSpec[],
+  ): Promise<string> {
     const { id } = await db
       .insertInto('invoices')
       .values({

@@ -143,7 +143,7 @@ export async function deleteInvoice(db: Database, userId: string, id: string): P
 export async function findItems(db: Database, userId: string, invoiceId: string) {
   return db
     .selectFrom('invoice_items')
-    .select(['description', 'quantity', 'unit_price', 'tax_rate'])
+    .select(['id', 'description', 'quantity', 'unit_price', 'tax_rate'])
     .where('user_id', '=', userId)
     .where('invoice_id', '=', invoiceId)
     .orderBy('position')

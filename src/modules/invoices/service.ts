@@ -59,7 +59,14 @@ interface PricedItems {
 
 /** Every line priced by the money module; the client never sends an amount the server computes. */
 function price(
-  items: readonly { description: string; quantity: DecimalInput; unitPrice: number; taxRate: DecimalInput }[],
+  items: readonly {
+    /** Kept when a line is priced again, so its id does not change. */
+    id?: string
+    description: string
+    quantity: DecimalInput
+    unitPrice: number
+    taxRate: DecimalInput
+  }[],
   discountPercent: DecimalInput,
 ): PricedItems {
   const { lines, totals } = computeInvoice({ items, discountPercent })
@@ -67,6 +74,7 @@ function price(
     totals,
     rows: (userId, invoiceId) =>
       lines.map((line, position) => ({
+        ...(items[position]!.id === undefined ? {} : { id: items[position]!.id }),
         invoice_id: invoiceId,
         user_id: userId,
         position,
@@ -188,6 +196,7 @@ export async function updateInvoice(
     const items = patch.items
       ? withDefaultRate(patch.items, (await getMe(trx, userId)).profile.defaultTaxRate)
       : (await findItems(trx, userId, id)).map((item) => ({
+          id: item.id,
           description: item.description,
           quantity: item.quantity,
           unitPrice: parseMinorUnits(item.unit_price),
@@ -197,7 +206,9 @@ export async function updateInvoice(
     Object.assign(update, totalsColumns(priced.totals))
 
     await updateRow(trx, userId, id, update)
-    if (patch.items) await replaceItems(trx, userId, id, priced.rows(userId, id))
+    // Every line is written again, not only on new items: a discount or a rate changes each line's amounts,
+    // and the database refuses totals that are not the sums of the lines.
+    await replaceItems(trx, userId, id, priced.rows(userId, id))
     await appendEvent(trx, {
       invoiceId: id,
       userId,
