@@ -14,9 +14,10 @@ import { issuingModule } from './modules/issuing'
 import { meModule } from './modules/me'
 import { paymentsModule } from './modules/payments'
 import { reportsModule } from './modules/reports'
-import { authPlugin } from './plugins/auth'
+import { authPlugins } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
 import { errorHandler } from './plugins/errors'
+import { inputPlugin } from './plugins/input'
 import { metricsPlugin } from './plugins/metrics'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
@@ -36,7 +37,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { config, logger, database, storage } = deps
   const db = database.db
-  const auth = authPlugin({ verifier: deps.verifier, db, logger })
+  const { authenticate, auth } = authPlugins({ verifier: deps.verifier, db, logger })
   const metrics = createMetrics({ database })
 
   const app = new Elysia({ normalize: false, aot: true })
@@ -48,6 +49,8 @@ export function createApp(deps: AppDeps) {
     .use(metricsPlugin({ metrics, token: config.metricsToken }))
   if (config.corsOrigins.length > 0) app.use(corsPlugin(config.corsOrigins))
   app.use(rateLimitPlugin({ config, logger, metrics }))
+  // Authentication, then the body and text checks, then each route's schema: in this order.
+  app.use(authenticate).use(inputPlugin)
   app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
   app.use(customersModule({ db, auth }))
   app.use(invoicesModule({ db, auth }))

@@ -4,10 +4,13 @@ import { TokenRejectedError, type TokenVerifier, type VerifiedToken } from '../l
 import type { Database } from '../lib/db'
 import type { Logger } from '../lib/logger'
 import { type AuthenticatedUser, resolveUser } from '../modules/me/service'
-import { AppError } from '../shared/errors'
+import { AppError, type ErrorDetail } from '../shared/errors'
+import { cleanText } from '../shared/text'
+import { isApiPath } from './api-path'
 import { requestMeta } from './request-context'
 
-const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/
+/** The scheme name is case-insensitive (RFC 9110 §11.1); the token is three base64url parts. */
+const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i
 
 function unauthorized(message: string, invalidToken: boolean): AppError {
   return new AppError('UNAUTHORIZED', message, {
@@ -15,16 +18,39 @@ function unauthorized(message: string, invalidToken: boolean): AppError {
   })
 }
 
-/** Gives every route of the module that uses it a verified `user`; 401 before any handler runs otherwise. */
-export function authPlugin(deps: { verifier: TokenVerifier; db: Database; logger: Logger }) {
+/** Claims become stored text (the user's id key and email): they follow the same rules as any input. */
+function cleanClaims(claims: VerifiedToken): VerifiedToken {
+  const problems: ErrorDetail[] = []
+  const sub = cleanText(claims.sub, false)
+  if ('problem' in sub) problems.push({ path: '/token/sub', message: sub.problem })
+  const email = claims.email === null ? null : cleanText(claims.email, false)
+  if (email && 'problem' in email) problems.push({ path: '/token/email', message: email.problem })
+  if (problems.length > 0) {
+    throw new AppError('VALIDATION_ERROR', 'The token carries text that cannot be stored', {
+      details: problems,
+    })
+  }
+  // The subject is an identifier: refused when unclean, never rewritten.
+  return { ...claims, email: email && 'text' in email ? email.text : null }
+}
+
+/**
+ * Every `/api/*` route needs a verified token, checked at `transform`: before schema validation and before a
+ * refused body is answered, so a request without a valid token gets 401 whatever its body or query. Routes
+ * get the user through `resolve`, which reads what `transform` found.
+ */
+export function authPlugins(deps: { verifier: TokenVerifier; db: Database; logger: Logger }) {
   const verified = new TokenCache<AuthenticatedUser>()
-  return new Elysia({ name: 'auth' }).resolve({ as: 'scoped' }, async ({ request }) => {
+
+  const authenticate = async (request: Request): Promise<AuthenticatedUser> => {
+    const meta = requestMeta(request)
+    if (meta.user) return meta.user
     const header = request.headers.get('authorization')
     if (!header) throw unauthorized('Missing bearer token', false)
     const match = BEARER.exec(header)
     if (!match) {
       deps.logger.warn(
-        { reason: 'malformed authorization header', requestId: requestMeta(request).requestId },
+        { reason: 'malformed authorization header', requestId: meta.requestId },
         'token rejected',
       )
       throw unauthorized('Malformed bearer token', true)
@@ -37,18 +63,27 @@ export function authPlugin(deps: { verifier: TokenVerifier; db: Database; logger
         claims = await deps.verifier.verify(token)
       } catch (error) {
         if (!(error instanceof TokenRejectedError)) throw error
-        deps.logger.warn(
-          { reason: error.reason, requestId: requestMeta(request).requestId },
-          'token rejected',
-        )
+        deps.logger.warn({ reason: error.reason, requestId: meta.requestId }, 'token rejected')
         throw unauthorized('Invalid or expired token', true)
       }
-      user = await resolveUser(deps.db, claims)
+      user = await resolveUser(deps.db, cleanClaims(claims))
       verified.set(token, user, claims.exp * 1000)
     }
-    requestMeta(request).userId = user.id
-    return { user }
-  })
+    meta.userId = user.id
+    meta.user = user
+    return user
+  }
+
+  return {
+    /** Used once by the app, before the input checks: authenticates every `/api/*` request at `transform`. */
+    authenticate: new Elysia({ name: 'authenticate' }).onTransform({ as: 'global' }, async ({ request }) => {
+      if (isApiPath(request.url)) await authenticate(request)
+    }),
+    /** Used by each module: gives its routes the `user` that `authenticate` found. */
+    auth: new Elysia({ name: 'auth' }).resolve({ as: 'scoped' }, async ({ request }) => ({
+      user: await authenticate(request),
+    })),
+  }
 }
 
-export type AuthPlugin = ReturnType<typeof authPlugin>
+export type AuthPlugin = ReturnType<typeof authPlugins>['auth']

@@ -48,13 +48,18 @@ function specific(issue: Issue): Issue[] {
   return best.flatMap(specific)
 }
 
+/** Paths and messages name client field names and values: an answer never echoes a large one back. */
+const MAX_PATH = 200
+const MAX_MESSAGE = 300
+const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text)
+
 function validationDetails(error: ValidationError): ErrorDetail[] {
   const where = error.type === 'body' ? '' : `/${error.type}`
   const seen = new Set<string>()
   const details: ErrorDetail[] = []
   for (const issue of error.all.flatMap(specific)) {
-    const path = `${where}${'path' in issue ? issue.path : ''}` || '/'
-    const message = ('summary' in issue && issue.summary) || issue.message
+    const path = shorten(`${where}${'path' in issue ? issue.path : ''}` || '/', MAX_PATH)
+    const message = shorten(String(('summary' in issue && issue.summary) || issue.message), MAX_MESSAGE)
     const key = `${path}\0${message}`
     if (seen.has(key)) continue
     seen.add(key)
@@ -91,20 +96,28 @@ export function errorHandler(deps: { logger: Logger; routes: () => readonly Rout
 
   return new Elysia({ name: 'errors' })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      // A refused body is answered by the input plugin after authentication: a client without a valid token
+      // gets 401 whatever it sent. Until then the body is an empty object.
+      const refuse = (error: AppError) => {
+        requestMeta(request).bodyError = error
+        return {}
+      }
       const declared = Number(request.headers.get('content-length') ?? '0')
-      if (declared > BODY_LIMIT_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 1 MiB')
+      if (declared > BODY_LIMIT_BYTES)
+        return refuse(new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 1 MiB'))
       const bytes = new Uint8Array(await request.arrayBuffer())
-      if (bytes.byteLength > BODY_LIMIT_BYTES)
-        throw new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 1 MiB')
+      if (bytes.byteLength > BODY_LIMIT_BYTES) {
+        return refuse(new AppError('PAYLOAD_TOO_LARGE', 'Request body exceeds 1 MiB'))
+      }
       const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
       if (bytes.byteLength === 0 && mediaType === '') return undefined
       if (mediaType !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(mediaType)) {
-        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json')
+        return refuse(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'))
       }
       try {
         return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
       } catch {
-        throw new AppError('MALFORMED_JSON', 'Request body is not valid JSON')
+        return refuse(new AppError('MALFORMED_JSON', 'Request body is not valid JSON'))
       }
     })
     .onError({ as: 'global' }, ({ code, error: raised, request, set }) => {

@@ -10,17 +10,10 @@ import {
   WINDOW_MS,
 } from '../lib/rate-limit'
 import { AppError } from '../shared/errors'
+import { isApiPath } from './api-path'
 import { requestMeta } from './request-context'
 
 const WARNED_KEYS_MAX = 10_000
-
-/** `/api` and everything under it; the path is read from the URL string without parsing it. */
-function isApiPath(url: string): boolean {
-  const start = url.indexOf('/', url.indexOf('//') + 2)
-  if (start === -1 || !url.startsWith('/api', start)) return false
-  const next = url.charCodeAt(start + 4)
-  return Number.isNaN(next) || next === 47 || next === 63 // end, '/', '?'
-}
 
 interface RequestParts {
   request: Request

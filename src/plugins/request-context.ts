@@ -1,9 +1,15 @@
 import { Elysia } from 'elysia'
+import type { AuthenticatedUser } from '../modules/me/service'
+import type { AppError } from '../shared/errors'
 
 export interface RequestMeta {
   requestId: string
   startedAt: number
   userId: string | undefined
+  /** Set once the request's token is verified. */
+  user?: AuthenticatedUser
+  /** Why the body parser refused the body; answered after authentication, which comes first. */
+  bodyError?: AppError
 }
 
 const metas = new WeakMap<Request, RequestMeta>()
