@@ -17,7 +17,13 @@ export {
   MIN_UNIT_PRICE,
   parseMinorUnits,
 } from './money/amounts.ts'
-export { currencyMinorDigits, formatMoney, isValidCurrency, minorToDecimalString } from './money/currency.ts'
+export {
+  currencyMinorDigits,
+  formatMoney,
+  isActiveCurrency,
+  isValidCurrency,
+  minorToDecimalString,
+} from './money/currency.ts'
 export {
   DECIMAL_FRACTION_DIGITS,
   type DecimalInput,

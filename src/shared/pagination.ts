@@ -1,3 +1,4 @@
+import { isCalendarDate, isTimestamp } from './dates'
 import { AppError } from './errors'
 
 /**
@@ -23,19 +24,17 @@ const MAX_CURSOR_LENGTH = 1024
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/
-const DATE = /^\d{4}-\d{2}-\d{2}$/
 
 export const keys = {
   uuid: ((value) => (typeof value === 'string' && UUID.test(value) ? value : undefined)) as KeyParser<string>,
   /** An ISO-8601 UTC timestamp with up to microseconds, the precision of `timestamptz`. */
+  // Real calendar dates and times only: `Date.parse` takes `2026-02-30`, which PostgreSQL then refuses (a 500).
   timestamp: ((value) =>
-    typeof value === 'string' && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value))
+    typeof value === 'string' && TIMESTAMP.test(value) && isTimestamp(value)
       ? value
       : undefined) as KeyParser<string>,
   date: ((value) =>
-    typeof value === 'string' && DATE.test(value) && !Number.isNaN(Date.parse(value))
-      ? value
-      : undefined) as KeyParser<string>,
+    typeof value === 'string' && isCalendarDate(value) ? value : undefined) as KeyParser<string>,
   integer: ((value) => (Number.isSafeInteger(value) ? (value as number) : undefined)) as KeyParser<number>,
   string: ((value) => (typeof value === 'string' ? value : undefined)) as KeyParser<string>,
   nullable:

@@ -55,6 +55,10 @@ export const AddressInput = t.Object(
 export type AddressInput = typeof AddressInput.static
 
 export const IfMatch = t.Optional(
-  t.String({ maxLength: 200, description: 'The ETag last seen; 412 PRECONDITION_FAILED when it is stale' }),
+  t.String({
+    maxLength: 1000,
+    description:
+      'The ETag last seen, or a list of them (strong comparison: weak tags never match); 412 PRECONDITION_FAILED when none is current',
+  }),
 )
 export const IfMatchHeaders = t.Object({ 'if-match': IfMatch })

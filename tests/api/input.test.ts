@@ -142,3 +142,170 @@ describe('authentication comes first', () => {
     }
   })
 })
+
+async function issuedInvoice(token: string): Promise<{ id: string; etag: string }> {
+  await t.request('/api/v1/me', {
+    method: 'PATCH',
+    token,
+    json: { defaultCurrency: 'EUR', defaultTaxRate: 0 },
+  })
+  const customer = (await (await createCustomer(token, { name: 'Payer' })).json()) as { id: string }
+  const draft = await t.request('/api/v1/invoices', {
+    method: 'POST',
+    token,
+    json: { customerId: customer.id, items: [{ description: 'Work', quantity: 1, unitPrice: 100_000 }] },
+  })
+  const { id } = (await draft.json()) as { id: string }
+  const sent = await t.request(`/api/v1/invoices/${id}/mark-as-sent`, { method: 'POST', token })
+  expect(sent.status).toBe(200)
+  return { id, etag: sent.headers.get('etag')! }
+}
+
+describe('timestamps, dates, currencies and cursors', () => {
+  test('when paidAt is not a strict RFC 3339 timestamp of 1970–9999, then 400 on /paidAt and nothing is recorded', async () => {
+    const token = await t.token()
+    const { id } = await issuedInvoice(token)
+    for (const paidAt of [
+      '01/02/2026',
+      '2026-02-30T10:00:00Z',
+      '2026-01-01T10:00:00',
+      '2026-01-01 10:00:00Z',
+      '0001-01-01T00:00:00Z',
+      '0000-01-01T00:00:00Z',
+      '1969-12-31T23:59:59Z',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T10:00:60Z',
+      '2026-01-01T10:00:00+25:00',
+      '+002026-01-01T10:00:00Z',
+      '2026-01-01',
+    ]) {
+      const res = await t.request(`/api/v1/invoices/${id}/payments`, {
+        method: 'POST',
+        token,
+        json: { amount: 1, paidAt },
+      })
+      expect(res.status).toBe(400)
+      expect((await errorOf(res)).error.details?.map((d) => d.path)).toEqual(['/paidAt'])
+    }
+    const invoice = (await (await t.request(`/api/v1/invoices/${id}`, { token })).json()) as {
+      amountPaid: number
+    }
+    expect(invoice.amountPaid).toBe(0)
+  })
+
+  test('when paidAt carries an offset or sub-millisecond digits, then it comes back as the stored UTC instant', async () => {
+    const token = await t.token()
+    const { id } = await issuedInvoice(token)
+    for (const [paidAt, stored] of [
+      ['2026-01-15T12:00:00+02:00', '2026-01-15T10:00:00.000Z'],
+      ['2026-01-15T12:00:00.123456z', '2026-01-15T12:00:00.123Z'],
+      ['1970-01-01T00:00:00Z', '1970-01-01T00:00:00.000Z'],
+      ['2024-02-29T23:30:00-01:30', '2024-03-01T01:00:00.000Z'],
+    ]) {
+      const res = await t.request(`/api/v1/invoices/${id}/payments`, {
+        method: 'POST',
+        token,
+        json: { amount: 1, paidAt },
+      })
+      expect(res.status).toBe(201)
+      expect(((await res.json()) as { paidAt: string }).paidAt).toBe(stored!)
+    }
+  })
+
+  test('when a cursor is well-formed but names an impossible date or time, then 400 on /query/cursor', async () => {
+    const token = await t.token()
+    const cursor = (sort: string, keys: unknown[]) =>
+      Buffer.from(JSON.stringify({ s: sort, k: keys }), 'utf8').toString('base64url')
+    const id = crypto.randomUUID()
+    for (const [list, value] of [
+      ['/api/v1/invoices', cursor('invoices:-issueDate', ['2026-02-30', id])],
+      ['/api/v1/invoices', cursor('invoices:-issueDate', ['0000-01-01', id])],
+      ['/api/v1/invoices?sort=dueDate', cursor('invoices:dueDate', ['2026-13-01', id])],
+      ['/api/v1/customers', cursor('customers:-createdAt', ['2026-02-30T10:00:00.000000Z', id])],
+      ['/api/v1/customers', cursor('customers:-createdAt', ['2026-01-01T25:00:00.000000Z', id])],
+      ['/api/v1/customers', cursor('customers:-createdAt', ['0000-01-01T00:00:00.000000Z', id])],
+    ] as const) {
+      const res = await t.request(`${list}${list.includes('?') ? '&' : '?'}cursor=${value}`, { token })
+      expect(res.status).toBe(400)
+      expect((await errorOf(res)).error.details?.map((d) => d.path)).toEqual(['/query/cursor'])
+    }
+  })
+
+  test('when a currency is not an active ISO 4217 code, then 400 names it wherever it is sent', async () => {
+    const token = await t.token()
+    const customer = (await (await createCustomer(token, { name: 'C' })).json()) as { id: string }
+    for (const currency of ['XXX', 'XTS', 'XAU', 'XDR', 'USN', 'DEM', 'HRK']) {
+      const sent: [Response, string][] = [
+        [await createCustomer(token, { name: 'C', currency }), '/currency'],
+        [
+          await t.request('/api/v1/me', { method: 'PATCH', token, json: { defaultCurrency: currency } }),
+          '/defaultCurrency',
+        ],
+        [
+          await t.request('/api/v1/invoices', {
+            method: 'POST',
+            token,
+            json: { customerId: customer.id, currency, items: [] },
+          }),
+          '/currency',
+        ],
+      ]
+      for (const [res, path] of sent) {
+        expect(res.status).toBe(400)
+        expect((await errorOf(res)).error.details?.map((d) => d.path)).toContain(path)
+      }
+    }
+    for (const currency of ['XOF', 'XCG', 'ZWG', 'SLE']) {
+      expect((await createCustomer(token, { name: 'C', currency })).status).toBe(201)
+    }
+  })
+
+  test('when issueDate is 9999-12-31 and no dueDate is sent, then 400 asks for dueDate', async () => {
+    const token = await t.token()
+    const customer = (await (await createCustomer(token, { name: 'C', currency: 'EUR' })).json()) as {
+      id: string
+    }
+    const res = await t.request('/api/v1/invoices', {
+      method: 'POST',
+      token,
+      json: { customerId: customer.id, issueDate: '9999-12-31' },
+    })
+    expect(res.status).toBe(400)
+    const details = (await errorOf(res)).error.details!
+    expect(details.map((d) => d.path)).toEqual(['/dueDate'])
+    expect(details[0]!.message).toContain('9999-12-31')
+    const explicit = await t.request('/api/v1/invoices', {
+      method: 'POST',
+      token,
+      json: { customerId: customer.id, issueDate: '9999-12-31', dueDate: '9999-12-31' },
+    })
+    expect(explicit.status).toBe(201)
+  })
+})
+
+describe('If-Match', () => {
+  test('when it is weak, names another version, or is not a list of entity tags, then nothing changes', async () => {
+    const token = await t.token()
+    const created = await createCustomer(token, { name: 'Versioned' })
+    const { id } = (await created.json()) as { id: string }
+    const etag = created.headers.get('etag')!
+    const patch = (ifMatch: string) =>
+      t.request(`/api/v1/customers/${id}`, {
+        method: 'PATCH',
+        token,
+        json: { notes: 'changed' },
+        headers: { 'if-match': ifMatch },
+      })
+    expect((await patch(`W/${etag}`)).status).toBe(412)
+    expect((await patch(`"customer-${id}-99"`)).status).toBe(412)
+    for (const garbage of ['nope', `${etag.slice(1)}`, ',', 'W/', '"a" "b"']) {
+      const res = await patch(garbage)
+      expect(res.status).toBe(400)
+      expect((await errorOf(res)).error.details?.map((d) => d.path)).toEqual(['/headers/if-match'])
+    }
+    const current = await t.request(`/api/v1/customers/${id}`, { token })
+    expect(((await current.json()) as { notes: string | null }).notes).toBeNull()
+    const listed = await patch(`"customer-${id}-99", W/${etag}, ${etag}`)
+    expect(listed.status).toBe(200)
+  })
+})

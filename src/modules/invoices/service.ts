@@ -1,5 +1,5 @@
 import type { Database } from '../../lib/db'
-import { addDays, todayIn } from '../../shared/dates'
+import { addDays, isCalendarDate, todayIn } from '../../shared/dates'
 import { AppError, type ErrorDetail, notFound } from '../../shared/errors'
 import { expectedVersion } from '../../shared/etag'
 import { trimStrings } from '../../shared/input'
@@ -100,6 +100,17 @@ const totalsColumns = (totals: PricedItems['totals']) => ({
   total: totals.total,
 })
 
+/** issueDate + the payment terms, which must still be a date the API accepts (up to 9999-12-31). */
+function defaultDueDate(issueDate: string, paymentTermsDays: number): string {
+  const dueDate = addDays(issueDate, paymentTermsDays)
+  if (!isCalendarDate(dueDate)) {
+    throw validation([
+      { path: '/dueDate', message: 'required: issueDate plus the payment terms is after 9999-12-31' },
+    ])
+  }
+  return dueDate
+}
+
 function checkDates(issueDate: string, dueDate: string) {
   if (dueDate < issueDate) throw validation([{ path: '/dueDate', message: 'must not be before issueDate' }])
 }
@@ -122,7 +133,7 @@ export async function createInvoice(trx: Database, userId: string, body: Invoice
     ])
   }
   const issueDate = input.issueDate ?? todayIn(profile.timezone)
-  const dueDate = input.dueDate ?? addDays(issueDate, profile.paymentTermsDays)
+  const dueDate = input.dueDate ?? defaultDueDate(issueDate, profile.paymentTermsDays)
   checkDates(issueDate, dueDate)
   const discountPercent = input.discountPercent ?? 0
   const priced = price(withDefaultRate(input.items ?? [], profile.defaultTaxRate), discountPercent)

@@ -1,4 +1,5 @@
 import type { Database } from '../../lib/db'
+import { parseTimestamp } from '../../shared/dates'
 import { AppError } from '../../shared/errors'
 import { parseMinorUnits } from '../../shared/money'
 import { toPayment } from '../invoices/mapper'
@@ -20,7 +21,15 @@ export async function recordPayment(
   ifMatch: string | null,
 ): Promise<Payment> {
   const reference = input.reference?.trim() || null
-  const paidAt = input.paidAt ? new Date(input.paidAt) : new Date()
+  // The schema's date-time format already refused anything but strict RFC 3339.
+  const paidAt = input.paidAt ? parseTimestamp(input.paidAt) : new Date()
+  if (!paidAt) {
+    throw new AppError('VALIDATION_ERROR', 'Request validation failed', {
+      details: [
+        { path: '/paidAt', message: 'must be an RFC 3339 timestamp with Z or an offset, years 1970–9999' },
+      ],
+    })
+  }
   if (paidAt.getTime() > Date.now() + FUTURE_TOLERANCE_MS) {
     throw new AppError('VALIDATION_ERROR', 'Request validation failed', {
       details: [{ path: '/paidAt', message: 'must not be in the future' }],

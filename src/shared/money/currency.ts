@@ -11,6 +11,27 @@ export function isValidCurrency(code: string): boolean {
   return supportedCurrencies.has(code)
 }
 
+/**
+ * ISO 4217 List One as of 2026: the codes of currencies in use. Intl also knows historic codes (DEM, HRK),
+ * fund codes (BOV, CLF, USN), precious metals (XAU) and the testing and "no currency" codes (XTS, XXX),
+ * none of which an invoice can be written in. ANG left the list for XCG, HRK for EUR, SLL for SLE, ZWL for ZWG.
+ */
+const ACTIVE_CURRENCIES: ReadonlySet<string> = new Set(
+  (
+    'AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF ' +
+    'CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD ' +
+    'HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL ' +
+    'LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP ' +
+    'PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT ' +
+    'TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG'
+  ).split(' '),
+)
+
+/** A currency an invoice, customer or profile may be written in: active ISO 4217 only (and known to Intl). */
+export function isActiveCurrency(code: string): boolean {
+  return ACTIVE_CURRENCIES.has(code) && isValidCurrency(code)
+}
+
 /** The currency's own number of minor digits, from Intl: USD 2, JPY 0, KWD 3. */
 export function currencyMinorDigits(currency: string): number {
   const cached = minorDigitsByCurrency.get(currency)
