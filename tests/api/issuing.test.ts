@@ -180,6 +180,63 @@ describe('mark-as-sent', () => {
     expect(await nextNumber(token)).toBe(1)
   })
 
+  test('when the draft total is negative, then 400 on /total before any PDF is stored, however often it is retried', async () => {
+    const token = await newUser()
+    const draft = await newDraft(token, await newCustomer(token), [
+      { description: 'Deposit received', quantity: 1, unitPrice: -5000, taxRate: 0 },
+      { description: 'Work', quantity: 1, unitPrice: 1000, taxRate: 0 },
+    ])
+    const stored = async () => {
+      const files = await Array.fromAsync(new Bun.Glob('**/*.pdf').scan({ cwd: t.deps.config.dataDir }))
+      return files.filter((file) => file.includes(draft.id)).length
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const res = await send(token, draft.id)
+      expect(res.status).toBe(400)
+      const body = (await res.json()) as ErrorBody
+      expect(body.error.code).toBe('VALIDATION_ERROR')
+      expect(body.error.details?.map((d) => d.path)).toEqual(['/total'])
+    }
+    expect(await stored()).toBe(0)
+    expect((await get(token, draft.id)).status).toBe('draft')
+    expect(await nextNumber(token)).toBe(1)
+  })
+
+  test('when the draft total is zero, then it is issued straight to paid with sent and paid events', async () => {
+    const token = await newUser()
+    const res = await t.request('/api/v1/invoices', {
+      method: 'POST',
+      token,
+      json: {
+        customerId: await newCustomer(token),
+        issueDate: '2026-01-01',
+        dueDate: '2026-01-02',
+        items: [
+          { description: 'Work', quantity: 1, unitPrice: 1000, taxRate: 0 },
+          { description: 'Goodwill', quantity: 1, unitPrice: -1000, taxRate: 0 },
+        ],
+      },
+    })
+    const draft = (await res.json()) as Invoice
+    const invoice = (await sent(token, draft.id)) as Invoice & {
+      paidAt: string | null
+      amountDue: number
+      isOverdue: boolean
+    }
+    expect(invoice.status).toBe('paid')
+    expect(invoice.number).toBe('INV-0001')
+    expect(invoice.paidAt).toBe(invoice.sentAt)
+    expect(invoice.amountDue).toBe(0)
+    expect(invoice.isOverdue).toBe(false)
+    expect((await events(token, draft.id)).map((e) => e.type)).toEqual(['created', 'sent', 'paid'])
+    const pay = await t.request(`/api/v1/invoices/${draft.id}/payments`, {
+      method: 'POST',
+      token,
+      json: { amount: 1 },
+    })
+    expect(pay.status).toBe(409)
+  })
+
   test('when If-Match is stale, then 412 and the draft stays a draft', async () => {
     const token = await newUser()
     const draft = await newDraft(token, await newCustomer(token))

@@ -60,6 +60,13 @@ export async function markAsSent(
       details: [{ path: '/items', message: 'must have at least one item to be sent' }],
     })
   }
+  const total = parseMinorUnits(row.total)
+  if (total < 0) {
+    // Refused before anything is rendered or stored: a negative amount is corrected by a credit note.
+    throw new AppError('VALIDATION_ERROR', 'An invoice with a negative total cannot be issued', {
+      details: [{ path: '/total', message: 'must not be negative to be sent: issue a credit note instead' }],
+    })
+  }
   const issuer = await lockIssuer(trx, userId)
   if (!issuer) throw notFound('User')
 
@@ -73,9 +80,12 @@ export async function markAsSent(
   const key = newPdfKey(userId, id)
   const pdf = await renderAndStore(deps, key, toSnapshot({ ...row, ...frozen }, items))
 
+  // Nothing is due on a zero-total invoice: it is issued straight to paid, or it would turn overdue unpayable.
+  const settled = total === 0
   const issued = {
     ...frozen,
-    status: 'sent' as const,
+    status: settled ? ('paid' as const) : ('sent' as const),
+    ...(settled ? { paid_at: frozen.sent_at } : {}),
     number_seq: seq,
     search_text: invoiceSearchText(frozen.number, frozen.bill_to.name),
     pdf_key: key,
@@ -89,8 +99,11 @@ export async function markAsSent(
     userId,
     type: 'sent',
     actorId: userId,
-    data: { number: frozen.number, total: parseMinorUnits(row.total), pdfSha256: pdf.sha256 },
+    data: { number: frozen.number, total, pdfSha256: pdf.sha256 },
   })
+  if (settled) {
+    await appendEvent(trx, { invoiceId: id, userId, type: 'paid', actorId: userId, data: { amountPaid: 0 } })
+  }
   return getInvoice(trx, userId, id)
 }
 
