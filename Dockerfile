@@ -37,4 +37,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["bun", "-e", "const r = await fetch('http://127.0.0.1:' + (process.env.PORT ?? 8080) + '/health'); process.exit(r.ok ? 0 : 1)"]
 STOPSIGNAL SIGTERM
-CMD ["bun", "src/index.ts"]
+CMD ["bun", "--max-http-header-size=262144", "src/index.ts"]

@@ -22,6 +22,7 @@ import { metricsPlugin } from './plugins/metrics'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContext } from './plugins/request-context'
+import { requestLimits } from './plugins/request-limits'
 import { requestLog } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
 
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps) {
     .use(requestContext)
     .use(securityHeaders)
     .use(errorHandler({ logger, routes: () => app.routes }))
+    .use(requestLimits)
     .use(requestLog(logger))
     .use(metricsPlugin({ metrics, token: config.metricsToken }))
   if (config.corsOrigins.length > 0) app.use(corsPlugin(config.corsOrigins))

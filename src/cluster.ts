@@ -70,7 +70,12 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     workers,
     logger,
     shutdownTimeoutMs,
-    command = [process.execPath, Bun.main],
+    // Workers take the runtime's parser limits of the supervisor (see plugins/request-limits.ts).
+    command = [
+      process.execPath,
+      ...process.execArgv.filter((flag) => flag.startsWith('--max-http')),
+      Bun.main,
+    ],
     restartDelayMs = 250,
     maxRestartDelayMs = 10_000,
     maxRestarts = 5,

@@ -6,6 +6,7 @@ import { createDeps } from './deps'
 import { openDatabase } from './lib/db'
 import { createLogger, type Logger } from './lib/logger'
 import { BODY_LIMIT_BYTES } from './plugins/errors'
+import { HEADER_PARSER_LIMIT_FLAG } from './plugins/request-limits'
 
 let config: Readonly<Config>
 try {
@@ -49,11 +50,19 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     hostname: '0.0.0.0',
     // Workers of one supervisor share the port; the kernel spreads new connections among them.
     reusePort: worker !== undefined,
-    // Above the API's own 1 MiB limit, so that bodies just over it still get the JSON 413 of the API.
-    maxRequestBodySize: BODY_LIMIT_BYTES * 8,
+    // Far above the API's own 1 MiB limit, so that every body over it gets the JSON 413 of the API (Bun's own
+    // answer has no envelope); the body is read only up to the limit (plugins/errors.ts).
+    maxRequestBodySize: BODY_LIMIT_BYTES * 1024,
     idleTimeout: 30,
   })
   const port = app.server?.port
+  const parserFlags = [...process.execArgv, process.env['BUN_OPTIONS'] ?? '']
+  if (!parserFlags.some((flag) => flag.includes('--max-http-header-size'))) {
+    logger.warn(
+      { expected: HEADER_PARSER_LIMIT_FLAG },
+      "started without a raised header limit: requests with over 16 KiB of headers get the runtime's bare 431",
+    )
+  }
   logger.info(
     {
       port,
