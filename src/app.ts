@@ -3,7 +3,7 @@ import type { Config } from './config'
 import type { TokenVerifier } from './lib/auth/verifier'
 import type { DatabaseHandle } from './lib/db'
 import type { Logger } from './lib/logger'
-import { createMetrics } from './lib/metrics'
+import { createMetrics, type Metrics } from './lib/metrics'
 import type { Storage } from './lib/storage'
 import { LocalDiskStorage } from './lib/storage'
 import { customersModule } from './modules/customers'
@@ -32,6 +32,8 @@ export interface AppDeps {
   database: DatabaseHandle
   storage: Storage
   verifier: TokenVerifier
+  /** Shared with a separate metrics server (METRICS_PORT); made here when absent. */
+  metrics?: Metrics
 }
 
 /** The whole HTTP surface without listening, so tests drive it with `app.handle(request)`. */
@@ -39,7 +41,7 @@ export function createApp(deps: AppDeps) {
   const { config, logger, database, storage } = deps
   const db = database.db
   const { authenticate, auth } = authPlugins({ verifier: deps.verifier, db, logger })
-  const metrics = createMetrics({ database })
+  const metrics = deps.metrics ?? createMetrics({ database })
 
   const app = new Elysia({ normalize: false, aot: true })
   app
@@ -48,7 +50,7 @@ export function createApp(deps: AppDeps) {
     .use(errorHandler({ logger, routes: () => app.routes }))
     .use(requestLimits)
     .use(requestLog(logger))
-    .use(metricsPlugin({ metrics, token: config.metricsToken }))
+    .use(metricsPlugin({ metrics, access: { token: config.metricsToken, port: config.metricsPort } }))
   if (config.corsOrigins.length > 0) app.use(corsPlugin(config.corsOrigins))
   app.use(rateLimitPlugin({ config, logger, metrics }))
   // Authentication, then the body and text checks, then each route's schema: in this order.

@@ -53,6 +53,8 @@ export interface Config {
   trustProxy: TrustProxyHeader | undefined
   corsOrigins: readonly string[]
   metricsToken: string | undefined
+  /** Serve `/metrics` on this port only, for a scraper on a private network; not on the API's port. */
+  metricsPort: number | undefined
   logLevel: LogLevel
   logPretty: boolean
   redisUrl: string | undefined
@@ -155,7 +157,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const cognito = parseCognito(read, problems, url, int('COGNITO_JWKS_COOLDOWN_SECONDS', 30, 0, 3600))
 
+  const metricsToken = read('METRICS_TOKEN')
+  const metricsPort = read('METRICS_PORT') === undefined ? undefined : int('METRICS_PORT', 0, 1, 65535)
+  if (metricsPort !== undefined && metricsPort === port) {
+    problems.push('METRICS_PORT must differ from PORT')
+  }
+
   if (isProduction) {
+    // Metrics name routes, error rates and pool sizes: never open to the internet by default.
+    if (metricsToken === undefined && metricsPort === undefined) {
+      problems.push('METRICS_TOKEN or METRICS_PORT is required in production')
+    }
     if (databaseUrl === undefined && !problems.some((p) => p.startsWith('DATABASE_URL'))) {
       problems.push('DATABASE_URL is required in production')
     }
@@ -191,7 +203,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 100, 1, 1_000_000),
     trustProxy,
     corsOrigins,
-    metricsToken: read('METRICS_TOKEN'),
+    metricsToken,
+    metricsPort,
     logLevel,
     logPretty: bool('LOG_PRETTY', !isProduction && process.stdout.isTTY === true),
     redisUrl: url('REDIS_URL', read('REDIS_URL'), ['redis:', 'rediss:']),

@@ -5,6 +5,7 @@ import { DEV_CLIENT_ID, DEV_ISSUER, devKeySet } from './lib/auth/dev-issuer'
 import { createTokenVerifier, remoteKeySet, type TokenVerifier } from './lib/auth/verifier'
 import { openDatabase } from './lib/db'
 import type { Logger } from './lib/logger'
+import { createMetrics } from './lib/metrics'
 import { createStorage } from './lib/storage'
 
 export async function createVerifier(config: Readonly<Config>, logger: Logger): Promise<TokenVerifier> {
@@ -44,7 +45,7 @@ export async function createDeps(
       timeoutMs: config.storageTimeoutMs,
     })
     const verifier = await createVerifier(config, logger)
-    return { config, logger, database, storage, verifier }
+    return { config, logger, database, storage, verifier, metrics: createMetrics({ database }) }
   } catch (error) {
     await database.close()
     throw error

@@ -5,6 +5,7 @@ import { type Config, ConfigError, loadConfig } from './config'
 import { createDeps } from './deps'
 import { openDatabase } from './lib/db'
 import { createLogger, type Logger } from './lib/logger'
+import { serveMetrics } from './metrics-server'
 import { BODY_LIMIT_BYTES } from './plugins/errors'
 import { HEADER_PARSER_LIMIT_FLAG } from './plugins/request-limits'
 
@@ -74,6 +75,18 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     `Invoice API listening on ${config.publicUrl}`,
   )
 
+  const metricsServer =
+    config.metricsPort === undefined || !deps.metrics
+      ? undefined
+      : serveMetrics({
+          port: config.metricsPort,
+          metrics: deps.metrics,
+          token: config.metricsToken,
+          logger,
+          reusePort: worker !== undefined,
+        })
+  if (metricsServer) logger.info({ metricsPort: metricsServer.port }, 'metrics served on their own port')
+
   let stopping = false
   async function shutdown(signal: string) {
     if (stopping) return
@@ -86,6 +99,7 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     force.unref()
     try {
       await app.stop(false)
+      await metricsServer?.stop(true)
       await deps.database.close()
       if (deps.storage.kind === 's3') deps.storage.destroy()
       logger.info('shutdown complete')

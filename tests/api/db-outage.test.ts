@@ -130,7 +130,7 @@ describe('database outage', () => {
         expect(probe.value.status).toBe(503)
         expect(await probe.value.json()).toEqual({
           status: 'fail',
-          checks: { database: 'fail', storage: 'ok' },
+          checks: { database: 'fail', migrations: 'ok', storage: 'ok' },
         })
         expect(probe.ms).toBeLessThan(ANSWER_WITHIN_MS)
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createMetrics } from '../../src/lib/metrics'
+import { serveMetrics } from '../../src/metrics-server'
 import { createTestApp, type TestApp } from '../helpers/app'
 
 let t: TestApp
@@ -143,5 +144,33 @@ describe('metrics behind METRICS_TOKEN', () => {
     })
     expect(text).toContain('# TYPE http_requests_total counter')
     expect(guarded.logs.map((l) => JSON.stringify(l)).join('\n')).not.toContain('scrape-secret-123')
+  })
+})
+
+describe('metrics on their own port', () => {
+  test('when METRICS_PORT is set, then the API port has no /metrics and the metrics port serves only it', async () => {
+    const app = await createTestApp({ METRICS_PORT: '9464' })
+    const metrics = createMetrics({ database: app.deps.database })
+    const server = serveMetrics({
+      port: 0,
+      metrics,
+      token: 'scrape',
+      logger: app.deps.logger,
+      reusePort: false,
+    })
+    try {
+      expect((await app.request('/metrics')).status).toBe(404)
+      const base = `http://127.0.0.1:${server.port}`
+      const open = await fetch(`${base}/metrics`)
+      expect(open.status).toBe(401)
+      expect(((await open.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED')
+      const scraped = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer scrape' } })
+      expect(scraped.status).toBe(200)
+      expect(await scraped.text()).toContain('db_pool_connections')
+      expect((await fetch(`${base}/api/v1/me`)).status).toBe(404)
+    } finally {
+      await server.stop(true)
+      await app.close()
+    }
   })
 })

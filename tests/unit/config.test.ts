@@ -36,6 +36,22 @@ describe('config', () => {
     expect(problems.some((p) => p.includes('COGNITO'))).toBe(true)
   })
 
+  test('when production has neither METRICS_TOKEN nor METRICS_PORT, then start-up refuses open metrics', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://app@db.internal:5432/invoices',
+      S3_BUCKET: 'invoices-pdf',
+      COGNITO_REGION: 'eu-central-1',
+      COGNITO_USER_POOL_ID: 'eu-central-1_AbC123',
+      COGNITO_CLIENT_ID: 'web',
+    }
+    expect(problemsOf(production)).toEqual(['METRICS_TOKEN or METRICS_PORT is required in production'])
+    expect(problemsOf({ ...production, METRICS_TOKEN: 'scrape-secret' })).toEqual([])
+    expect(problemsOf({ ...production, METRICS_PORT: '3000', PORT: '3000' })).toEqual([
+      'METRICS_PORT must differ from PORT',
+    ])
+  })
+
   test('when production is fully configured, then the Cognito issuer and JWKS URL derive from region and pool', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
@@ -44,7 +60,9 @@ describe('config', () => {
       COGNITO_REGION: 'eu-central-1',
       COGNITO_USER_POOL_ID: 'eu-central-1_AbC123',
       COGNITO_CLIENT_ID: 'web, mobile',
+      METRICS_PORT: '9091',
     })
+    expect(config.metricsPort).toBe(9091)
     expect(config.cognito).toEqual({
       issuer: 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123',
       jwksUrl: 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123/.well-known/jwks.json',

@@ -78,7 +78,8 @@ export function toInvoice(row: InvoiceViewRow): Invoice {
     taxTotal: money(row.tax_total),
     total,
     amountPaid,
-    amountDue: total - amountPaid,
+    // A draft may total below zero (it cannot be sent so); nothing is ever due below zero.
+    amountDue: Math.max(0, total - amountPaid),
     isOverdue: row.is_overdue,
     payments: row.payments.map(toPayment),
     pdf:

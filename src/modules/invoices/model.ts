@@ -155,7 +155,7 @@ export const Invoice = t.Object({
   taxTotal: Money('Sum of line taxes'),
   total: Money('Sum of line totals'),
   amountPaid: Money('Sum of payments'),
-  amountDue: Money('total − amountPaid'),
+  amountDue: Money('max(0, total − amountPaid)'),
   isOverdue: t.Boolean({
     description: "sent or partially paid, and due before today in the profile's time zone",
   }),
