@@ -1,0 +1,122 @@
+import { sql } from 'kysely'
+import type { Database } from '../../lib/db'
+import { type Check, type CheckContext, listViolations, resultOf } from './context'
+import type { Violation } from './violations'
+
+/**
+ * Gapless unique numbers (API.md "Lifecycle"): each user's issued invoices carry `number_seq` values that are
+ * consecutive from the first one used, each once, and `number` ends with that value zero-padded to 4 digits
+ * (`INV-0001`, …, `INV-10000`) after the prefix of the day it was issued (the profile's prefix may have changed
+ * since, so only the digits are checked).
+ *
+ * A series may start above 1: `nextInvoiceNumber` may be raised before the first issue. It may also be raised
+ * between two issues, and nothing records when it was: such a deliberate jump looks exactly like a lost number
+ * and is reported as `number_gap` (expected the number after the previous one), for a person to confirm.
+ */
+export const checkNumbers: Check = async (db, context) => {
+  const rows = await listViolations<{
+    user_id: string
+    id: string
+    number: string | null
+    seq: string
+    prev_id: string | null
+    prev_number: string | null
+    prev_seq: string | null
+    step: string | null
+    same_number: number
+    well_formed: boolean
+  }>(
+    db,
+    context,
+    sql`
+      select user_id, id, number, number_seq, seq, prev_id, prev_number, prev_seq, step::text as step,
+             same_number, well_formed
+        from (
+          select user_id, id, number, number_seq,
+                 number_seq::text as seq,
+                 lag(id) over w as prev_id,
+                 lag(number) over w as prev_number,
+                 (lag(number_seq) over w)::text as prev_seq,
+                 number_seq - lag(number_seq) over w as step,
+                 (count(*) over (partition by user_id, number))::int as same_number,
+                 coalesce(right(number, greatest(4, length(number_seq::text)))
+                   = lpad(number_seq::text, greatest(4, length(number_seq::text)), '0'), false) as well_formed
+            from invoices
+           where number_seq is not null and ${context.scope('user_id')}
+          window w as (partition by user_id order by number_seq, id)
+        ) numbered
+       where step <> 1 or same_number > 1 or not well_formed`,
+    sql`user_id, number_seq, id`,
+  )
+
+  return resultOf(rows, (row) => {
+    const base = { userId: row.user_id, invoiceId: row.id, number: row.number }
+    const found: Violation[] = []
+    if (row.step === '0') {
+      found.push({
+        ...base,
+        kind: 'number_duplicate',
+        expected: `number_seq ${row.seq} used once`,
+        found: `number_seq ${row.seq} also on invoice ${row.prev_id} (${row.prev_number})`,
+      })
+    } else if (row.step !== null && row.step !== '1') {
+      found.push({
+        ...base,
+        kind: 'number_gap',
+        expected: `number_seq ${BigInt(row.prev_seq ?? '0') + 1n} after ${row.prev_number}`,
+        found: `number_seq ${row.seq}`,
+      })
+    }
+    if (row.same_number > 1) {
+      found.push({
+        ...base,
+        kind: 'number_duplicate',
+        expected: `number ${row.number} used once`,
+        found: `number ${row.number} on ${row.same_number} invoices`,
+      })
+    }
+    if (!row.well_formed) {
+      found.push({
+        ...base,
+        kind: 'number_format',
+        expected: `a prefix followed by ${row.seq.padStart(4, '0')}`,
+        found: `number ${row.number ?? 'null'}`,
+      })
+    }
+    return found
+  })
+}
+
+/**
+ * The profile's counter: `next_invoice_number` above every number used, and `last_invoice_number` (which the
+ * API keeps so that the next number can never be lowered onto a used one) equal to the highest.
+ */
+export const checkCounters: Check = async (db: Database, context: CheckContext) => {
+  const rows = await listViolations<{ user_id: string; next: string; last: string; highest: string | null }>(
+    db,
+    context,
+    sql`
+      select u.id as user_id, u.next_invoice_number::text as next, u.last_invoice_number::text as last,
+             h.highest::text as highest
+        from users u
+        left join (
+          select user_id, max(number_seq) as highest
+            from invoices
+           where number_seq is not null and ${context.scope('user_id')}
+           group by user_id
+        ) h on h.user_id = u.id
+       where ${context.scope('u.id')}
+         and (u.next_invoice_number <= coalesce(h.highest, 0) or u.last_invoice_number <> coalesce(h.highest, 0))`,
+    sql`user_id`,
+  )
+  return resultOf(rows, (row) => [
+    {
+      kind: 'number_counter',
+      userId: row.user_id,
+      invoiceId: null,
+      number: null,
+      expected: `next_invoice_number > ${row.highest ?? 0} and last_invoice_number = ${row.highest ?? 0}`,
+      found: `next_invoice_number ${row.next}, last_invoice_number ${row.last}`,
+    },
+  ])
+}

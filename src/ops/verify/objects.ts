@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { sql } from 'kysely'
+import type { Database } from '../../lib/db'
+import { isValidKey, LocalDiskStorage, type ObjectStorage } from '../../lib/storage'
+import type { CheckContext, CheckResult } from './context'
+import type { Violation } from './violations'
+
+/** Reads an object as a stream of chunks; null when the store has no such object. */
+export type ObjectReader = (key: string) => Promise<AsyncIterable<Uint8Array> | null>
+
+const PAGE_SIZE = 500
+const LINK_TTL_SECONDS = 300
+
+/**
+ * Streams objects without holding them whole: local files directly, any other store through a short-lived
+ * download link of its own (the same endpoint, credentials and path style the API uses), each bounded by
+ * `timeoutMs` (the whole download).
+ */
+export function objectReader(storage: ObjectStorage, timeoutMs: number): ObjectReader {
+  if (storage instanceof LocalDiskStorage) {
+    return async (key) => {
+      try {
+        const file = await open(join(storage.root, key), 'r')
+        return file.createReadStream({ autoClose: true })
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+        throw error
+      }
+    }
+  }
+  return async (key) => {
+    const link = await storage.signedDownloadUrl(key, {
+      filename: 'document.pdf',
+      ttlSeconds: LINK_TTL_SECONDS,
+    })
+    const response = await fetch(link.url, { signal: AbortSignal.timeout(timeoutMs) })
+    if (response.ok && response.body) return response.body
+    await response.body?.cancel()
+    // S3 answers 403 rather than 404 for a missing key to whoever may not list the bucket.
+    if (response.status === 404 || (response.status === 403 && !(await storage.exists(key)))) return null
+    throw new Error(`the object store answered ${response.status}`)
+  }
+}
+
+interface DocumentRow {
+  id: string
+  user_id: string
+  number: string | null
+  pdf_key: string
+  pdf_sha256: string | null
+  pdf_size: number | null
+}
+
+async function digest(chunks: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256')
+  let size = 0
+  for await (const chunk of chunks) {
+    hash.update(chunk)
+    size += chunk.byteLength
+  }
+  return { sha256: hash.digest('hex'), size }
+}
+
+async function inspect(read: ObjectReader, row: DocumentRow): Promise<Violation | undefined> {
+  const base = { userId: row.user_id, invoiceId: row.id, number: row.number, subject: row.pdf_key }
+  const expected = `sha256=${row.pdf_sha256} size=${row.pdf_size}`
+  if (!isValidKey(row.pdf_key)) {
+    return { ...base, kind: 'object_missing', expected, found: 'an invalid object key' }
+  }
+  try {
+    const chunks = await read(row.pdf_key)
+    if (chunks === null) return { ...base, kind: 'object_missing', expected, found: 'no object' }
+    const stored = await digest(chunks)
+    if (stored.sha256 === row.pdf_sha256 && stored.size === row.pdf_size) return undefined
+    return {
+      ...base,
+      kind: 'object_mismatch',
+      expected,
+      found: `sha256=${stored.sha256} size=${stored.size}`,
+    }
+  } catch (error) {
+    return { ...base, kind: 'object_unreadable', expected, found: (error as Error).message ?? String(error) }
+  }
+}
+
+/** Runs `work` over `items` with at most `concurrency` at a time. */
+async function eachLimited<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T
+      await work(item)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+}
+
+/**
+ * Every document an invoice records is in the store, with the recorded SHA-256 and size: the invoices are
+ * walked in pages by id, their objects read `concurrency` at a time. A document found wrong is looked up once
+ * more before it is reported, since a concurrent request may have regenerated it meanwhile.
+ */
+export async function checkObjects(
+  db: Database,
+  context: CheckContext,
+  read: ObjectReader,
+  options: { concurrency: number; onViolation: (violation: Violation) => void },
+): Promise<CheckResult & { objects: number }> {
+  const violations: Violation[] = []
+  let reported = 0
+  let objects = 0
+  const page = (after: string | null) =>
+    sql<DocumentRow>`
+      select id, user_id, number, pdf_key, pdf_sha256, pdf_size
+        from invoices
+       where pdf_key is not null and ${context.scope('user_id')} and ${after === null ? sql`true` : sql`id > ${after}`}
+       order by id
+       limit ${PAGE_SIZE}`.execute(db)
+  const current = async (row: DocumentRow) =>
+    (
+      await sql<DocumentRow>`
+        select id, user_id, number, pdf_key, pdf_sha256, pdf_size from invoices where id = ${row.id}`.execute(
+        db,
+      )
+    ).rows[0]
+
+  let after: string | null = null
+  for (;;) {
+    const { rows } = await page(after)
+    if (rows.length === 0) break
+    after = rows[rows.length - 1]!.id
+    objects += rows.length
+    await eachLimited(rows, options.concurrency, async (row) => {
+      let violation = await inspect(read, row)
+      if (violation) {
+        const now = await current(row)
+        const changed =
+          now?.pdf_key !== row.pdf_key || now?.pdf_sha256 !== row.pdf_sha256 || now?.pdf_size !== row.pdf_size
+        if (changed) violation = now?.pdf_key ? await inspect(read, now) : undefined
+      }
+      if (!violation) return
+      reported++
+      options.onViolation(violation)
+      if (context.limit === null || violations.length < context.limit) violations.push(violation)
+    })
+  }
+  return { violations, unlisted: reported - violations.length, objects }
+}
