@@ -98,7 +98,9 @@ const m = (kind: string, value: unknown, expect?: 'reject' | 'any'): Mutation =>
 
 /** Hostile text, valid shapes aside: controls, surrogates, normalisation, injection-looking text. */
 function textMutations(base: string): Mutation[] {
-  const mid = Math.min(2, base.length)
+  // After the second character, or the pair of surrogates it starts (splitting one is another mutation).
+  let mid = Math.min(2, base.length)
+  if (/[\uD800-\uDBFF]/.test(base[mid - 1] ?? '')) mid++
   const inside = (c: string) => base.slice(0, mid) + c + base.slice(mid)
   return [
     m('nul inside', inside('\u0000')),

@@ -84,8 +84,6 @@ export function numericVariant(s: JsonSchema): JsonSchema {
   )
 }
 
-export const isObjectNode = (s: JsonSchema) => kindOf(s) === 'object'
-
 // ---------------------------------------------------------------------------------------------------------
 // The contract's rules that JSON Schema cannot express (API.md, "Conventions")
 
