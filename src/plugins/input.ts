@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
+import type { ErrorDetail } from '../shared/errors'
 import { AppError } from '../shared/errors'
-import { cleanStrings } from '../shared/text'
+import { cleanStrings, pointerSegment } from '../shared/text'
 import { requestMeta } from './request-context'
 
 /**
@@ -15,6 +16,7 @@ export const inputPlugin = new Elysia({ name: 'input' }).onTransform(
     const refused = requestMeta(request).bodyError
     if (refused) throw refused
     const details = [
+      ...undecodableQuery(request.url),
       ...cleanStrings(params, '/params'),
       ...cleanStrings(query, '/query'),
       ...cleanStrings(body, ''),
@@ -24,3 +26,31 @@ export const inputPlugin = new Elysia({ name: 'input' }).onTransform(
     }
   },
 )
+
+/**
+ * Query parts whose percent-encoding is not UTF-8 (`%ED%A0%80`, a lone surrogate's bytes, or a stray `%`):
+ * the framework's parser keeps such a value still encoded, so its text would escape the checks above.
+ */
+function undecodableQuery(url: string): ErrorDetail[] {
+  const start = url.indexOf('?')
+  if (start === -1 || !url.includes('%', start)) return []
+  const details: ErrorDetail[] = []
+  for (const part of url.slice(start + 1).split('&')) {
+    const [name = '', value = ''] = part.split('=', 2)
+    const decode = (text: string) => {
+      try {
+        return decodeURIComponent(text.replaceAll('+', ' '))
+      } catch {
+        return undefined
+      }
+    }
+    const decodedName = decode(name)
+    if (decodedName === undefined || decode(value) === undefined) {
+      details.push({
+        path: decodedName === undefined ? '/query' : `/query/${pointerSegment(decodedName)}`,
+        message: 'must be percent-encoded UTF-8',
+      })
+    }
+  }
+  return details
+}
