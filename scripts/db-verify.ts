@@ -69,19 +69,19 @@ function parseOptions() {
 }
 
 const number = (value: number) => value.toLocaleString('en-US')
+const counted = (value: number, noun: string) => `${number(value)} ${noun}${value === 1 ? '' : 's'}`
 
 function summary(report: VerifyReport): string {
   const { users, invoices, items, payments, objects } = report.checked
   const checked =
-    `${number(users)} users, ${number(invoices)} invoices, ${number(items)} lines, ${number(payments)} payments, ` +
-    `${number(objects)} documents in ${(report.durationMs / 1000).toFixed(1)} s`
+    `${counted(users, 'user')}, ${counted(invoices, 'invoice')}, ${counted(items, 'line')}, ` +
+    `${counted(payments, 'payment')}, ${counted(objects, 'document')} in ${(report.durationMs / 1000).toFixed(1)} s`
   if (report.ok) return `db:verify: no violation (${checked})`
   const kinds = Object.entries(report.counts)
     .map(([kind, n]) => `${kind} ${number(n)}`)
     .join(', ')
   const more = report.unlisted > 0 ? `, and ${number(report.unlisted)} more not listed (--limit)` : ''
-  const total = report.violations.length + report.unlisted
-  return `db:verify: ${number(total)} violation${total === 1 ? '' : 's'} (${kinds}${more}; ${checked})`
+  return `db:verify: ${counted(report.violations.length + report.unlisted, 'violation')} (${kinds}${more}; ${checked})`
 }
 
 const options = parseOptions()

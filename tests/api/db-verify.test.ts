@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { sql } from 'kysely'
 import postgres from 'postgres'
 import { migrateToLatest } from '../../db/migrator'
@@ -15,6 +16,7 @@ import { createStorage, LocalDiskStorage } from '../../src/lib/storage'
 import { formatViolation, type Violation, verifyDatabase } from '../../src/ops/verify'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { startTestIssuer, TEST_CLIENT_ID } from '../helpers/jwks'
+import { S3RVER_CREDENTIALS, startS3rver } from '../helpers/s3rver'
 import { ROOT, serverEnv } from '../helpers/server-process'
 
 // `db:verify` (src/ops/verify, scripts/db-verify.ts) over data written through the API: nothing to report;
@@ -340,6 +342,64 @@ describe('db:verify', () => {
   })
 })
 
+describe('db:verify with PDFs in S3', () => {
+  test('when an object is deleted from the bucket, then it is reported missing; the others are read and match', async () => {
+    const s3 = await startS3rver('verify-test')
+    const client = new S3Client({ ...s3.s3Options })
+    const app = await createTestApp({
+      S3_BUCKET: s3.bucket,
+      S3_ENDPOINT: s3.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    })
+    try {
+      const token = await app.token()
+      const post = async (pathname: string, json: unknown) => {
+        const res = await app.request(pathname, { method: 'POST', token, json })
+        expect(res.status).toBeLessThan(300)
+        return (await res.json()) as Invoice & { pdf: { sha256: string } }
+      }
+      const customer = await post('/api/v1/customers', { name: 'Bucket Ltd', currency: 'EUR' })
+      const issued: (Invoice & { pdf: { sha256: string } })[] = []
+      for (const unitPrice of [100, 200]) {
+        const draft = await post('/api/v1/invoices', {
+          customerId: customer.id,
+          items: [{ description: 'Storage', quantity: 1, unitPrice, taxRate: 0 }],
+        })
+        issued.push(await post(`/api/v1/invoices/${draft.id}/mark-as-sent`, {}))
+      }
+      const owner = (await (await app.request('/api/v1/me', { token })).json()) as { id: string }
+      const options = { userIds: [owner.id], storage: app.deps.storage }
+      expect((await verifyDatabase(db(), options)).violations).toEqual([])
+
+      const row = await crossTenant(db())
+        .selectFrom('invoices')
+        .select('pdf_key')
+        .where('id', '=', issued[0]!.id)
+        .executeTakeFirstOrThrow()
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: row.pdf_key! }))
+      const report = await verifyDatabase(db(), options)
+      expect(report.violations).toEqual([
+        {
+          kind: 'object_missing',
+          userId: owner.id,
+          invoiceId: issued[0]!.id,
+          number: issued[0]!.number,
+          subject: row.pdf_key!,
+          expected: expect.stringMatching(new RegExp(`^sha256=${issued[0]!.pdf.sha256} size=\\d+$`)),
+          found: 'no object',
+        },
+      ])
+      expect(report.checked.objects).toBe(2)
+    } finally {
+      await app.close()
+      client.destroy()
+      await s3.close()
+    }
+  })
+})
+
 const serverUrl = process.env['TEST_DATABASE_EMBEDDED'] === '1' ? undefined : process.env['TEST_DATABASE_URL']
 
 describe.skipIf(serverUrl === undefined)('bun run db:verify', () => {
@@ -410,7 +470,9 @@ describe.skipIf(serverUrl === undefined)('bun run db:verify', () => {
 
       const clean = await run({ DATABASE_URL: databaseUrl })
       expect(clean.stdout).toEqual([
-        expect.stringMatching(/^db:verify: no violation \(1 users, 1 invoices, /),
+        expect.stringMatching(
+          /^db:verify: no violation \(1 user, 1 invoice, 1 line, 1 payment, 1 document in /,
+        ),
       ])
       expect(clean.code).toBe(0)
 

@@ -99,8 +99,9 @@ async function eachLimited<T>(items: readonly T[], concurrency: number, work: (i
 
 /**
  * Every document an invoice records is in the store, with the recorded SHA-256 and size: the invoices are
- * walked in pages by id, their objects read `concurrency` at a time. A document found wrong is looked up once
- * more before it is reported, since a concurrent request may have regenerated it meanwhile.
+ * walked in pages by id, their objects read `concurrency` at a time. The documents of a page found wrong are
+ * looked up once more before they are reported, since a concurrent request may have regenerated one meanwhile.
+ * At most `context.limit` violations are listed (and passed to `onViolation`); all are counted.
  */
 export async function checkObjects(
   db: Database,
@@ -109,22 +110,29 @@ export async function checkObjects(
   options: { concurrency: number; onViolation: (violation: Violation) => void },
 ): Promise<CheckResult & { objects: number }> {
   const violations: Violation[] = []
-  let reported = 0
+  let unlisted = 0
   let objects = 0
+  const columns = sql`id, user_id, number, pdf_key, pdf_sha256, pdf_size`
   const page = (after: string | null) =>
     sql<DocumentRow>`
-      select id, user_id, number, pdf_key, pdf_sha256, pdf_size
+      select ${columns}
         from invoices
        where pdf_key is not null and ${context.scope('user_id')} and ${after === null ? sql`true` : sql`id > ${after}`}
        order by id
        limit ${PAGE_SIZE}`.execute(db)
-  const current = async (row: DocumentRow) =>
-    (
-      await sql<DocumentRow>`
-        select id, user_id, number, pdf_key, pdf_sha256, pdf_size from invoices where id = ${row.id}`.execute(
-        db,
-      )
-    ).rows[0]
+  const current = async (ids: string[]) => {
+    const { rows } = await sql<DocumentRow>`
+      select ${columns} from invoices where id in (${sql.join(ids)})`.execute(db)
+    return new Map(rows.map((row) => [row.id, row]))
+  }
+  const report = (violation: Violation) => {
+    if (context.limit !== null && violations.length >= context.limit) {
+      unlisted++
+      return
+    }
+    violations.push(violation)
+    options.onViolation(violation)
+  }
 
   let after: string | null = null
   for (;;) {
@@ -132,19 +140,24 @@ export async function checkObjects(
     if (rows.length === 0) break
     after = rows[rows.length - 1]!.id
     objects += rows.length
+    const suspects = new Map<string, Violation>()
     await eachLimited(rows, options.concurrency, async (row) => {
-      let violation = await inspect(read, row)
-      if (violation) {
-        const now = await current(row)
-        const changed =
-          now?.pdf_key !== row.pdf_key || now?.pdf_sha256 !== row.pdf_sha256 || now?.pdf_size !== row.pdf_size
-        if (changed) violation = now?.pdf_key ? await inspect(read, now) : undefined
-      }
-      if (!violation) return
-      reported++
-      options.onViolation(violation)
-      if (context.limit === null || violations.length < context.limit) violations.push(violation)
+      const violation = await inspect(read, row)
+      if (violation) suspects.set(row.id, violation)
     })
+    if (suspects.size === 0) continue
+    const now = await current([...suspects.keys()])
+    for (const row of rows) {
+      const violation = suspects.get(row.id)
+      if (!violation) continue
+      const fresh = now.get(row.id)
+      const changed =
+        fresh?.pdf_key !== row.pdf_key ||
+        fresh?.pdf_sha256 !== row.pdf_sha256 ||
+        fresh?.pdf_size !== row.pdf_size
+      const confirmed = !changed ? violation : fresh?.pdf_key ? await inspect(read, fresh) : undefined
+      if (confirmed) report(confirmed)
+    }
   }
-  return { violations, unlisted: reported - violations.length, objects }
+  return { violations, unlisted, objects }
 }
