@@ -209,8 +209,17 @@ export interface ReportMonthlyTotalsTable {
   payments: number
 }
 
+/** Where a user raised `nextInvoiceNumber` past the number after the last one used. */
+export interface InvoiceNumberSkipsTable {
+  user_id: string
+  after_seq: Int8
+  next_seq: Int8
+  at: Generated<Timestamp>
+}
+
 export interface DB {
   users: UsersTable
+  invoice_number_skips: InvoiceNumberSkipsTable
   idempotency_keys: IdempotencyKeysTable
   invoices: InvoicesTable
   invoice_items: InvoiceItemsTable

@@ -15,6 +15,7 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set([
   'payments',
   'invoice_events',
   'idempotency_keys',
+  'invoice_number_skips',
   'report_open_balances',
   'report_draft_counts',
   'report_daily_totals',

@@ -83,7 +83,10 @@ const verify = (database: Database = db()) => verifyDatabase(database, { userIds
 class RolledBack extends Error {}
 
 /** What the verifier reports while `corrupt` holds, in a transaction then rolled back (triggers off). */
-async function whileCorrupted(corrupt: (trx: Database) => Promise<unknown>): Promise<Violation[]> {
+async function whileCorrupted(
+  corrupt: (trx: Database) => Promise<unknown>,
+  check: (database: Database) => ReturnType<typeof verify> = verify,
+): Promise<Violation[]> {
   let found: Violation[] = []
   await db()
     .transaction()
@@ -91,7 +94,7 @@ async function whileCorrupted(corrupt: (trx: Database) => Promise<unknown>): Pro
       // Replica sessions fire no triggers: neither the report rollups nor the totals guard see the damage.
       await sql`set local session_replication_role = replica`.execute(trx)
       await corrupt(crossTenant(trx))
-      found = (await verify(trx)).violations
+      found = (await check(trx)).violations
       throw new RolledBack()
     })
     .catch((error: unknown) => {
@@ -143,6 +146,44 @@ describe('db:verify', () => {
         found: 'number_seq 46',
       },
     ])
+  })
+
+  test('when the profile raised nextInvoiceNumber between two issues, then that jump is not a gap, another is', async () => {
+    const token = await t.token()
+    const call = async (pathname: string, method = 'GET', json?: unknown) => {
+      const res = await t.request(pathname, { method, token, ...(json === undefined ? {} : { json }) })
+      expect(res.status).toBeLessThan(300)
+      return (await res.json()) as Json
+    }
+    const me = await call('/api/v1/me', 'PATCH', { defaultCurrency: 'EUR' })
+    const customer = await call('/api/v1/customers', 'POST', { name: 'Jumper' })
+    const issue = async () => {
+      const draft = await call('/api/v1/invoices', 'POST', {
+        customerId: customer['id'],
+        items: [{ description: 'Work', quantity: 1, unitPrice: 100 }],
+      })
+      return (await call(`/api/v1/invoices/${draft['id']}/mark-as-sent`, 'POST')) as unknown as Invoice
+    }
+    await issue()
+    // Raised to 50, then set back to 20 before the next issue: the series continues at 20.
+    await call('/api/v1/me', 'PATCH', { nextInvoiceNumber: 50 })
+    await call('/api/v1/me', 'PATCH', { nextInvoiceNumber: 20 })
+    expect((await issue()).number).toBe('INV-0020')
+    const third = await issue()
+    const own = (database: Database = db()) =>
+      verifyDatabase(database, { userIds: [me['id'] as string], storage })
+    expect((await own()).violations.map(formatViolation)).toEqual([])
+
+    const found = await whileCorrupted(
+      (trx) =>
+        trx
+          .updateTable('invoices')
+          .set({ number_seq: 23, number: 'INV-0023' })
+          .where('id', '=', third.id)
+          .execute(),
+      own,
+    )
+    expect(found.filter((v) => v.invoiceId === third.id).map((v) => v.kind)).toContain('number_gap')
   })
 
   test('when a number is used twice, then both invoices are reported as duplicates', async () => {

@@ -45,3 +45,23 @@ export async function updateUser(db: Database, id: string, values: UserUpdate): 
     .returningAll()
     .executeTakeFirstOrThrow()
 }
+
+/**
+ * Records where the series continues when `nextInvoiceNumber` is set past the number after `lastUsed`, and
+ * forgets an earlier record for the same place when it is set back to that number.
+ */
+export async function recordNumberSkip(db: Database, userId: string, lastUsed: number, next: number) {
+  if (next === lastUsed + 1) {
+    await db
+      .deleteFrom('invoice_number_skips')
+      .where('user_id', '=', userId)
+      .where('after_seq', '=', String(lastUsed))
+      .execute()
+    return
+  }
+  await db
+    .insertInto('invoice_number_skips')
+    .values({ user_id: userId, after_seq: lastUsed, next_seq: next })
+    .onConflict((oc) => oc.columns(['user_id', 'after_seq']).doUpdateSet({ next_seq: next, at: sql`now()` }))
+    .execute()
+}

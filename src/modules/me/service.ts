@@ -10,6 +10,7 @@ import {
   findUserBySub,
   insertUserIfAbsent,
   lockUser,
+  recordNumberSkip,
   type UserRow,
   type UserUpdate,
   updateUser,
@@ -106,6 +107,9 @@ export async function updateProfile(
       })
     }
     const updated = await updateUser(trx, userId, update)
+    if (patch.nextInvoiceNumber !== undefined) {
+      await recordNumberSkip(trx, userId, lastUsed, patch.nextInvoiceNumber)
+    }
     return { ...toMe(updated), version: updated.version }
   })
 }

@@ -10,8 +10,8 @@ import type { Violation } from './violations'
  * since, so only the digits are checked).
  *
  * A series may start above 1: `nextInvoiceNumber` may be raised before the first issue. It may also be raised
- * between two issues, and nothing records when it was: such a deliberate jump looks exactly like a lost number
- * and is reported as `number_gap` (expected the number after the previous one), for a person to confirm.
+ * between two issues; each raise is recorded in `invoice_number_skips` (after which number the series continues
+ * where), so only a jump that no raise explains is reported as `number_gap`.
  */
 export const checkNumbers: Check = async (db, context) => {
   const rows = await listViolations<{
@@ -25,27 +25,33 @@ export const checkNumbers: Check = async (db, context) => {
     step: string | null
     same_number: number
     well_formed: boolean
+    skip_recorded: boolean
   }>(
     db,
     context,
     sql`
-      select user_id, id, number, number_seq, seq, prev_id, prev_number, prev_seq, step::text as step,
-             same_number, well_formed
-        from (
-          select user_id, id, number, number_seq,
-                 number_seq::text as seq,
-                 lag(id) over w as prev_id,
-                 lag(number) over w as prev_number,
-                 (lag(number_seq) over w)::text as prev_seq,
-                 number_seq - lag(number_seq) over w as step,
-                 (count(*) over (partition by user_id, number))::int as same_number,
-                 coalesce(right(number, greatest(4, length(number_seq::text)))
-                   = lpad(number_seq::text, greatest(4, length(number_seq::text)), '0'), false) as well_formed
-            from invoices
-           where number_seq is not null and ${context.scope('user_id')}
-          window w as (partition by user_id order by number_seq, id)
-        ) numbered
-       where step <> 1 or same_number > 1 or not well_formed`,
+      select * from (
+        select user_id, id, number, number_seq, seq, prev_id, prev_number, prev_seq, step::text as step,
+               same_number, well_formed,
+               exists (select 1 from invoice_number_skips k
+                        where k.user_id = numbered.user_id and k.after_seq = numbered.number_seq - numbered.step
+                          and k.next_seq = numbered.number_seq) as skip_recorded
+          from (
+            select user_id, id, number, number_seq,
+                   number_seq::text as seq,
+                   lag(id) over w as prev_id,
+                   lag(number) over w as prev_number,
+                   (lag(number_seq) over w)::text as prev_seq,
+                   number_seq - lag(number_seq) over w as step,
+                   (count(*) over (partition by user_id, number))::int as same_number,
+                   coalesce(right(number, greatest(4, length(number_seq::text)))
+                     = lpad(number_seq::text, greatest(4, length(number_seq::text)), '0'), false) as well_formed
+              from invoices
+             where number_seq is not null and ${context.scope('user_id')}
+            window w as (partition by user_id order by number_seq, id)
+          ) numbered
+      ) checked
+       where (step <> '1' and not skip_recorded) or same_number > 1 or not well_formed`,
     sql`user_id, number_seq, id`,
   )
 
@@ -59,7 +65,7 @@ export const checkNumbers: Check = async (db, context) => {
         expected: `number_seq ${row.seq} used once`,
         found: `number_seq ${row.seq} also on invoice ${row.prev_id} (${row.prev_number})`,
       })
-    } else if (row.step !== null && row.step !== '1') {
+    } else if (row.step !== null && row.step !== '1' && !row.skip_recorded) {
       found.push({
         ...base,
         kind: 'number_gap',
