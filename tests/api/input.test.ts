@@ -45,7 +45,16 @@ describe('text in requests', () => {
 
   test('when a query parameter carries a control character or bytes that are not UTF-8, then 400 names it', async () => {
     const token = await t.token()
-    for (const q of ['%00', 'a%01b', 'x%C2%85', '%E2%80%8B%00', '%ED%A0%80', 'x%00%ED%A0%80', '%FF', '100%']) {
+    for (const q of [
+      '%00',
+      'a%01b',
+      'x%C2%85',
+      '%E2%80%8B%00',
+      '%ED%A0%80',
+      'x%00%ED%A0%80',
+      '%FF',
+      '100%',
+    ]) {
       for (const list of ['/api/v1/customers', '/api/v1/invoices']) {
         const res = await t.request(`${list}?q=${q}`, { token })
         expect(res.status).toBe(400)
