@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, type TestApp } from '../helpers/app'
+import { testDatabaseUrl } from '../helpers/database'
+import { ROOT, readLines, serverEnv } from '../helpers/server-process'
 
 let t: TestApp
 beforeAll(async () => {
@@ -119,20 +121,25 @@ describe('Idempotency-Key on POST', () => {
     async () => {
       const token = await t.token()
       const me = (await (await t.request('/api/v1/me', { token })).json()) as { id: string }
-      const holder = await t.deps.database.sql.reserve()
+      // Another process holds the claim in an open transaction and is killed, as a crashed server would be.
+      const holder = Bun.spawn(
+        ['bun', 'tests/helpers/claim-holder.ts', testDatabaseUrl(), me.id, 'held-by-dying'],
+        { cwd: ROOT, env: serverEnv({}), stdout: 'pipe', stderr: 'inherit' },
+      )
       try {
-        await holder`begin`
-        await holder`
-        insert into idempotency_keys (user_id, key, request_hash, state)
-        values (${me.id}, 'held-by-dying', 'unknown', 'in_progress')`
-        const [session] = await holder<{ pid: number }[]>`select pg_backend_pid() as pid`
+        await new Promise<void>((resolve) => {
+          void readLines(holder.stdout, (line) => {
+            if (line === 'claimed') resolve()
+          })
+        })
         const waiting = createCustomer(token, { name: 'Survivor' }, 'held-by-dying')
-        await Bun.sleep(100)
-        await t.deps.database.sql`select pg_terminate_backend(${session!.pid})`
+        await Bun.sleep(200)
+        holder.kill('SIGKILL')
         const res = await waiting
         expect(res.status).toBe(201)
       } finally {
-        holder.release()
+        holder.kill('SIGKILL')
+        await holder.exited
       }
       expect(await customerCount(token)).toBe(1)
     },
