@@ -3,14 +3,15 @@ import path from 'node:path'
 import type { Kysely } from 'kysely'
 import { FileMigrationProvider, type MigrationResult, Migrator } from 'kysely/migration'
 
-const migrationFolder = path.join(import.meta.dir, 'migrations')
+/** The migration files this build ships. */
+export const MIGRATION_FOLDER = path.join(import.meta.dir, 'migrations')
 
 // biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
 export function createMigrator(db: Kysely<any>): Migrator {
   // Migrations work on every user's rows at once: no query plugins (such as the tenant guard) apply.
   return new Migrator({
     db: db.withoutPlugins(),
-    provider: new FileMigrationProvider({ fs, path, migrationFolder }),
+    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATION_FOLDER }),
   })
 }
 

@@ -1,5 +1,7 @@
+import { readdir } from 'node:fs/promises'
 import { Elysia, t } from 'elysia'
-import { createMigrator } from '../../../db/migrator'
+import { sql } from 'kysely'
+import { MIGRATION_FOLDER } from '../../../db/migrator'
 import type { DatabaseHandle } from '../../lib/db'
 import type { Logger } from '../../lib/logger'
 import type { ObjectStorage } from '../../lib/storage/types'
@@ -21,17 +23,32 @@ const Readiness = t.Object({
 })
 
 /**
- * True once every migration this build ships has run on the database. A current schema stays current for the
- * life of the process (migrations only move forward), so the migration table is read until then, not after.
+ * True once every migration this build ships has run on the database: one read of the migration table against
+ * the names of the migration files. A current schema stays current for the life of the process (migrations only
+ * move forward), so the table is read until then, not after.
  */
-function migrationsCurrent(database: DatabaseHandle): () => Promise<boolean> {
+function migrationsCurrent(database: DatabaseHandle) {
   let current = false
-  return async () => {
+  let shipped: string[] | undefined
+  /** Whether the schema was seen current, without asking the database. */
+  const known = () => current
+  const check = async (): Promise<boolean> => {
     if (current) return true
-    const migrations = await createMigrator(database.db).getMigrations()
-    current = migrations.every((migration) => migration.executedAt !== undefined)
+    shipped ??= (await readdir(MIGRATION_FOLDER))
+      .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
+      .map((file) => file.replace(/\.(ts|js)$/, ''))
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(database.db).then(
+      (result) => new Set(result.rows.map((row) => row.name)),
+      (error: { code?: string }) => {
+        // No migration table yet: nothing has run.
+        if (error.code === '42P01') return new Set<string>()
+        throw error
+      },
+    )
+    current = shipped.every((name) => applied.has(name))
     return current
   }
+  return { check, known }
 }
 
 async function probe(name: string, run: () => Promise<void>, logger: Logger): Promise<'ok' | 'fail'> {
@@ -62,17 +79,23 @@ export function healthModule(deps: { database: DatabaseHandle; storage: ObjectSt
     .get(
       '/health/ready',
       async ({ set }) => {
-        const [database, migrations, storage] = await Promise.all([
+        // The database first, then (on the same connection's turn) its migrations: one connection at a time.
+        const [database, storage] = await Promise.all([
           probe('database', deps.database.ping, deps.logger),
-          probe(
-            'migrations',
-            async () => {
-              if (!(await schemaCurrent())) throw new Error('migrations are pending')
-            },
-            deps.logger,
-          ),
           probe('storage', () => deps.storage.check(), deps.logger),
         ])
+        const migrations =
+          database === 'ok'
+            ? await probe(
+                'migrations',
+                async () => {
+                  if (!(await schemaCurrent.check())) throw new Error('migrations are pending')
+                },
+                deps.logger,
+              )
+            : schemaCurrent.known()
+              ? 'ok'
+              : 'fail'
         const migrationState =
           migrations === 'ok' ? ('ok' as const) : database === 'ok' ? ('pending' as const) : ('fail' as const)
         // Storage is reported, not required: an object-store outage would otherwise take every instance out of
