@@ -16,6 +16,7 @@ import { paymentsModule } from './modules/payments'
 import { reportsModule } from './modules/reports'
 import { authPlugins } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
+import { docsPagePlugin } from './plugins/docs-page'
 import { errorHandler } from './plugins/errors'
 import { inputPlugin } from './plugins/input'
 import { metricsPlugin } from './plugins/metrics'
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps) {
   // Authentication, then the body and text checks, then each route's schema: in this order.
   app.use(authenticate).use(inputPlugin)
   app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
+  app.use(docsPagePlugin({ path: '/docs', specPath: '/docs/json' }))
   app.use(customersModule({ db, auth }))
   app.use(invoicesModule({ db, auth }))
   app.use(issuingModule({ db, auth, storage, metrics, config, logger }))

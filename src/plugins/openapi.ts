@@ -8,7 +8,7 @@ export const openapiPlugin = () =>
   openapi({
     path: '/docs',
     specPath: '/docs/json',
-    provider: 'scalar',
+    provider: null,
     exclude: { paths: ['/files/*', '/metrics'] },
     documentation: {
       info: {
