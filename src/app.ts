@@ -17,7 +17,7 @@ import { reportsModule } from './modules/reports'
 import { authPlugins } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
 import { docsPagePlugin } from './plugins/docs-page'
-import { errorHandler } from './plugins/errors'
+import { errorHandler, type RouteLike } from './plugins/errors'
 import { inputPlugin } from './plugins/input'
 import { metricsPlugin } from './plugins/metrics'
 import { openapiPlugin } from './plugins/openapi'
@@ -44,26 +44,33 @@ export function createApp(deps: AppDeps) {
   const { authenticate, auth } = authPlugins({ verifier: deps.verifier, db, logger })
   const metrics = deps.metrics ?? createMetrics({ database })
 
+  // The error handler answers 405 for known paths; it reads the route table once the app is built.
+  let routes: () => readonly RouteLike[] = () => []
+  // One chain, so that `type App` carries every route for typed clients (Eden Treaty).
   const app = new Elysia({ normalize: false, aot: true })
-  app
     .use(requestContext)
     .use(securityHeaders)
-    .use(errorHandler({ logger, routes: () => app.routes }))
+    .use(errorHandler({ logger, routes: () => routes() }))
     .use(requestLimits)
     .use(requestLog(logger))
     .use(metricsPlugin({ metrics, access: { token: config.metricsToken, port: config.metricsPort } }))
-  if (config.corsOrigins.length > 0) app.use(corsPlugin(config.corsOrigins))
-  app.use(rateLimitPlugin({ config, logger, metrics }))
-  // Authentication, then the body and text checks, then each route's schema: in this order.
-  app.use(authenticate).use(inputPlugin)
-  app.use(openapiPlugin()).use(healthModule({ database, storage, logger })).use(meModule({ db, auth }))
-  app.use(docsPagePlugin({ path: '/docs', specPath: '/docs/json' }))
-  app.use(customersModule({ db, auth }))
-  app.use(invoicesModule({ db, auth }))
-  app.use(issuingModule({ db, auth, storage, metrics, config, logger }))
-  app.use(paymentsModule({ db, auth }))
-  app.use(reportsModule({ db, auth }))
-  if (storage instanceof LocalDiskStorage) app.use(filesModule(storage))
+    .use(corsPlugin(config.corsOrigins))
+    .use(rateLimitPlugin({ config, logger, metrics }))
+    // Authentication, then the body and text checks, then each route's schema: in this order.
+    .use(authenticate)
+    .use(inputPlugin)
+    .use(openapiPlugin())
+    .use(docsPagePlugin({ path: '/docs', specPath: '/docs/json' }))
+    .use(healthModule({ database, storage, logger }))
+    .use(meModule({ db, auth }))
+    .use(customersModule({ db, auth }))
+    .use(invoicesModule({ db, auth }))
+    .use(issuingModule({ db, auth, storage, metrics, config, logger }))
+    .use(paymentsModule({ db, auth }))
+    .use(reportsModule({ db, auth }))
+    // Signed download links exist only for PDFs on local disk; S3 links point at the bucket.
+    .use(filesModule(storage instanceof LocalDiskStorage ? storage : undefined))
+  routes = () => app.routes
   return app
 }
 

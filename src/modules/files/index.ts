@@ -9,13 +9,17 @@ const LinkQuery = t.Object({
   signature: t.Optional(t.String({ description: 'Hex HMAC-SHA256 of key, expires and filename' })),
 })
 
-/** Serves local-disk objects through the signed links that `LocalDiskStorage.signedDownloadUrl` makes. */
-export const filesModule = (storage: LocalDiskStorage) =>
+/**
+ * Serves local-disk objects through the signed links that `LocalDiskStorage.signedDownloadUrl` makes. With S3
+ * (`storage` undefined) links point at the bucket, and this route only answers 404.
+ */
+export const filesModule = (storage: LocalDiskStorage | undefined) =>
   new Elysia({ name: 'files' }).get(
     '/files/*',
     async ({ params, query }) => {
       // The wildcard arrives percent-encoded; valid keys never contain `%`, so no decoding is needed.
       const key = params['*']
+      if (!storage) throw new AppError('NOT_FOUND', `No route for GET /files/${key}`)
       if (!storage.verify(key, query))
         throw new AppError('FORBIDDEN', 'The download link is invalid or has expired')
       const body = await storage.get(key)
