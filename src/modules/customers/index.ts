@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
-import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
+import { errorAnswers, IfMatchHeaders, sends } from '../../shared/schemas'
 import { IdempotencyHeaders } from '../idempotency/model'
 import { idempotentCreate } from '../idempotency/service'
 import {
@@ -38,8 +38,9 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
     .use(deps.auth)
     .get('', ({ user, query }) => listCustomers(deps.db, user.id, query), {
       query: CustomerListQuery,
-      response: { 200: CustomerList, ...authErrors },
+      response: { 200: CustomerList },
       detail: {
+        operationId: 'listCustomers',
         summary: 'List customers',
         description:
           'Newest first. Pages follow `nextCursor`; customers created meanwhile never shift later pages. ' +
@@ -60,8 +61,9 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
         body: CustomerCreate,
         parse: 'json',
         headers: IdempotencyHeaders,
-        response: { 201: Customer, ...authErrors, 409: ErrorResponse },
+        response: { 201: sends(Customer, 'ETag', 'Location') },
         detail: {
+          operationId: 'createCustomer',
           summary: 'Create a customer',
           description: 'Answers the customer with `Location` and `ETag`.',
         },
@@ -72,8 +74,9 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
       async ({ user, params, set }) => withEtag(set, await getCustomer(deps.db, user.id, params.id)),
       {
         params: CustomerParams,
-        response: { 200: Customer, ...authErrors, 404: ErrorResponse },
+        response: { 200: sends(Customer, 'ETag'), ...errorAnswers('NOT_FOUND') },
         detail: {
+          operationId: 'getCustomer',
           summary: 'One customer',
           description: 'Carries an `ETag` for `If-Match` on update and delete.',
         },
@@ -88,8 +91,9 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
         body: CustomerPatch,
         parse: 'json',
         headers: IfMatchHeaders,
-        response: { 200: Customer, ...authErrors, 404: ErrorResponse, 412: ErrorResponse },
+        response: { 200: sends(Customer, 'ETag'), ...errorAnswers('NOT_FOUND') },
         detail: {
+          operationId: 'updateCustomer',
           summary: 'Update a customer',
           description: 'Send `If-Match` with the ETag to guard against lost updates (412 when it is stale).',
         },
@@ -106,12 +110,10 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
         headers: IfMatchHeaders,
         response: {
           204: t.Void({ description: 'Deleted' }),
-          ...authErrors,
-          404: ErrorResponse,
-          409: ErrorResponse,
-          412: ErrorResponse,
+          ...errorAnswers('NOT_FOUND', 'CUSTOMER_HAS_INVOICES'),
         },
         detail: {
+          operationId: 'deleteCustomer',
           summary: 'Delete a customer',
           description: 'A customer with invoices cannot be deleted (409 `CUSTOMER_HAS_INVOICES`).',
         },

@@ -1,6 +1,14 @@
 import { t } from 'elysia'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../shared/pagination'
-import { Address, AddressInput, Nullable, OptionalNullable, Text } from '../../shared/schemas'
+import {
+  Address,
+  AddressInput,
+  Nullable,
+  named,
+  OptionalNullable,
+  PageCursor,
+  PageLimit,
+  Text,
+} from '../../shared/schemas'
 
 const writableExample = {
   name: 'Zoë Müller',
@@ -25,20 +33,23 @@ const example = {
   updatedAt: '2026-01-15T12:00:00.000Z',
 }
 
-export const Customer = t.Object(
-  {
-    id: t.String({ format: 'uuid' }),
-    name: t.String(),
-    email: Nullable(t.String()),
-    phone: Nullable(t.String()),
-    taxId: Nullable(t.String()),
-    address: Nullable(Address),
-    currency: Nullable(t.String({ description: 'ISO-4217' })),
-    notes: Nullable(t.String()),
-    createdAt: t.String({ format: 'date-time' }),
-    updatedAt: t.String({ format: 'date-time' }),
-  },
-  { examples: [example] },
+export const Customer = named(
+  'Customer',
+  t.Object(
+    {
+      id: t.String({ format: 'uuid' }),
+      name: t.String(),
+      email: Nullable(t.String()),
+      phone: Nullable(t.String()),
+      taxId: Nullable(t.String()),
+      address: Nullable(Address),
+      currency: Nullable(t.String({ description: 'ISO-4217' })),
+      notes: Nullable(t.String()),
+      createdAt: t.String({ format: 'date-time' }),
+      updatedAt: t.String({ format: 'date-time' }),
+    },
+    { examples: [example] },
+  ),
 )
 export type Customer = typeof Customer.static
 
@@ -51,36 +62,40 @@ const fields = {
   notes: OptionalNullable(Text(2000)),
 }
 
-export const CustomerCreate = t.Object(
-  { name: Text(200), ...fields },
-  {
-    additionalProperties: false,
-    description:
-      'Strings are trimmed; a field that is blank after trimming is rejected (send null to clear it).',
-    examples: [writableExample],
-  },
+export const CustomerCreate = named(
+  'CustomerCreate',
+  t.Object(
+    { name: Text(200), ...fields },
+    {
+      additionalProperties: false,
+      description:
+        'Strings are trimmed; a field that is blank after trimming is rejected (send null to clear it).',
+      examples: [writableExample],
+    },
+  ),
 )
 export type CustomerCreate = typeof CustomerCreate.static
 
-export const CustomerPatch = t.Object(
-  { name: t.Optional(Text(200)), ...fields },
-  {
-    additionalProperties: false,
-    minProperties: 1,
-    description: 'Only the fields sent change; an `address` replaces the stored one as a whole.',
-    examples: [{ email: 'billing@example.com', currency: 'CHF' }],
-  },
+export const CustomerPatch = named(
+  'CustomerPatch',
+  t.Object(
+    { name: t.Optional(Text(200)), ...fields },
+    {
+      additionalProperties: false,
+      minProperties: 1,
+      description: 'Only the fields sent change; an `address` replaces the stored one as a whole.',
+      examples: [{ email: 'billing@example.com', currency: 'CHF' }],
+    },
+  ),
 )
 export type CustomerPatch = typeof CustomerPatch.static
 
-export const CustomerParams = t.Object({ id: t.String({ format: 'uuid' }) })
+export const CustomerParams = t.Object({ id: t.String({ format: 'uuid', description: "The customer's id" }) })
 
 export const CustomerListQuery = t.Object(
   {
-    limit: t.Optional(
-      t.Integer({ description: `Page size, 1–${MAX_PAGE_SIZE}; default ${DEFAULT_PAGE_SIZE}` }),
-    ),
-    cursor: t.Optional(t.String({ description: 'The `nextCursor` of the previous page' })),
+    limit: PageLimit,
+    cursor: PageCursor,
     q: t.Optional(
       t.String({
         maxLength: 200,
@@ -92,7 +107,12 @@ export const CustomerListQuery = t.Object(
 )
 export type CustomerListQuery = typeof CustomerListQuery.static
 
-export const CustomerList = t.Object({
-  data: t.Array(Customer),
-  nextCursor: Nullable(t.String({ description: 'Pass as `cursor` for the next page; null on the last one' })),
-})
+export const CustomerList = named(
+  'CustomerList',
+  t.Object({
+    data: t.Array(Customer),
+    nextCursor: Nullable(
+      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
+    ),
+  }),
+)

@@ -5,22 +5,39 @@ import { MIGRATION_FOLDER } from '../../../db/migrator'
 import type { DatabaseHandle } from '../../lib/db'
 import type { Logger } from '../../lib/logger'
 import type { ObjectStorage } from '../../lib/storage/types'
+import { described, named } from '../../shared/schemas'
 
 const CHECK_TIMEOUT_MS = 2_000
 
 const Check = t.Union([t.Literal('ok'), t.Literal('fail')])
-const Readiness = t.Object({
-  status: t.Union([t.Literal('ok'), t.Literal('fail')]),
-  checks: t.Object({
-    database: Check,
-    migrations: t.Union([t.Literal('ok'), t.Literal('pending'), t.Literal('fail')], {
-      description: '`pending` while migrations this version needs have not run (every API call would fail)',
-    }),
-    storage: t.Union([t.Literal('ok'), t.Literal('degraded')], {
-      description: 'An object-store outage keeps the instance ready: only PDF downloads and sends need it',
-    }),
-  }),
-})
+const Health = named(
+  'Health',
+  t.Object({ status: t.Literal('ok'), timestamp: t.String({ format: 'date-time' }) }),
+)
+
+const Readiness = named(
+  'Readiness',
+  t.Object(
+    {
+      status: t.Union([t.Literal('ok'), t.Literal('fail')]),
+      checks: t.Object({
+        database: Check,
+        migrations: t.Union([t.Literal('ok'), t.Literal('pending'), t.Literal('fail')], {
+          description:
+            '`pending` while migrations this version needs have not run (every API call would fail)',
+        }),
+        storage: t.Union([t.Literal('ok'), t.Literal('degraded')], {
+          description:
+            'An object-store outage keeps the instance ready: only PDF downloads and sends need it',
+        }),
+      }),
+    },
+    {
+      description:
+        'Each check; `status` is `fail` (and the answer 503) when the database or its migrations are not ready',
+    },
+  ),
+)
 
 /**
  * True once every migration this build ships has run on the database: one read of the migration table against
@@ -73,8 +90,14 @@ export function healthModule(deps: { database: DatabaseHandle; storage: ObjectSt
   const schemaCurrent = migrationsCurrent(deps.database)
   return new Elysia({ name: 'health', detail: { tags: ['Health'] } })
     .get('/health', () => ({ status: 'ok' as const, timestamp: new Date().toISOString() }), {
-      response: { 200: t.Object({ status: t.Literal('ok'), timestamp: t.String({ format: 'date-time' }) }) },
-      detail: { summary: 'Liveness: the process answers; touches nothing else', security: [] },
+      response: { 200: Health },
+      detail: {
+        operationId: 'getHealth',
+        summary: 'Liveness: the process answers; touches nothing else',
+        description:
+          'For a process supervisor: answers as long as the process serves requests, whatever its database.',
+        security: [],
+      },
     })
     .get(
       '/health/ready',
@@ -112,10 +135,18 @@ export function healthModule(deps: { database: DatabaseHandle; storage: ObjectSt
         }
       },
       {
-        response: { 200: Readiness, 503: Readiness },
+        response: {
+          200: described(Readiness, 'Ready: the database answers and its migrations are current'),
+          503: described(Readiness, 'Not ready: the database cannot be reached or migrations are pending'),
+        },
         detail: {
+          operationId: 'getReadiness',
           summary:
             'Readiness: the database answers a query and its migrations are current (the object store is reported, not required)',
+          description:
+            'For a load balancer: 200 when the instance can serve the API, 503 while the database is unreachable or ' +
+            'migrations are pending. An object-store outage shows `storage: degraded` and stays 200, so it does not ' +
+            'take every instance out of rotation at once.',
           security: [],
         },
       },

@@ -1,12 +1,16 @@
 import { t } from 'elysia'
-import { IfMatch } from '../../shared/schemas'
+import { documentedAs, IfMatch } from '../../shared/schemas'
 
+// Its format is checked in code (idempotency/service.ts), where the 400 names the header; the document states it.
 const IdempotencyKey = t.Optional(
-  t.String({
-    description:
-      '1–255 printable ASCII characters. A repeat with the same key and body within 24 h replays the first ' +
-      'answer (with `Idempotent-Replayed: true`); the same key with another body answers 409.',
-  }),
+  documentedAs(
+    t.String({
+      description:
+        '1–255 printable ASCII characters. A repeat with the same key and body within 24 h replays the first ' +
+        'answer (with `Idempotent-Replayed: true`); the same key with another body answers 409.',
+    }),
+    { minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+  ),
 )
 
 export const IdempotencyHeaders = t.Object({ 'idempotency-key': IdempotencyKey })

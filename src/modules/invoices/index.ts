@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
-import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
+import { errorAnswers, IfMatchHeaders, sends } from '../../shared/schemas'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
 import { idempotentCreate, withIdempotency } from '../idempotency/service'
 import {
@@ -40,8 +40,9 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
     .use(deps.auth)
     .get('', ({ user, query }) => listInvoices(db, user.id, query), {
       query: InvoiceListQuery,
-      response: { 200: InvoiceList, ...authErrors },
+      response: { 200: InvoiceList },
       detail: {
+        operationId: 'listInvoices',
         summary: 'List invoices',
         description:
           'Filters combine; `q` matches the number or the customer name ignoring case and accents. Pages ' +
@@ -67,8 +68,9 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
         body: InvoiceCreate,
         parse: 'json',
         headers: IdempotencyHeaders,
-        response: { 201: Invoice, ...authErrors, 409: ErrorResponse },
+        response: { 201: sends(Invoice, 'ETag', 'Location') },
         detail: {
+          operationId: 'createInvoice',
           summary: 'Create a draft invoice',
           description:
             "Currency defaults to the customer's, then the profile's; `issueDate` to today in the profile's " +
@@ -79,8 +81,12 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
     )
     .get('/:id', async ({ user, params, set }) => withEtag(set, await getInvoice(db, user.id, params.id)), {
       params: InvoiceParams,
-      response: { 200: Invoice, ...authErrors, 404: ErrorResponse },
-      detail: { summary: 'One invoice', description: 'Carries an `ETag` for `If-Match`.' },
+      response: { 200: sends(Invoice, 'ETag'), ...errorAnswers('NOT_FOUND') },
+      detail: {
+        operationId: 'getInvoice',
+        summary: 'One invoice',
+        description: 'Carries an `ETag` for `If-Match`.',
+      },
     })
     .patch(
       '/:id',
@@ -91,8 +97,9 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
         body: InvoicePatch,
         parse: 'json',
         headers: IfMatchHeaders,
-        response: { 200: Invoice, ...authErrors, 404: ErrorResponse, 409: ErrorResponse, 412: ErrorResponse },
+        response: { 200: sends(Invoice, 'ETag'), ...errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION') },
         detail: {
+          operationId: 'updateInvoice',
           summary: 'Update a draft',
           description:
             '`items` replace all items. Issued invoices are immutable (409 `INVALID_STATUS_TRANSITION`).',
@@ -110,12 +117,13 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
         headers: IfMatchHeaders,
         response: {
           204: t.Void({ description: 'Deleted' }),
-          ...authErrors,
-          404: ErrorResponse,
-          409: ErrorResponse,
-          412: ErrorResponse,
+          ...errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION'),
         },
-        detail: { summary: 'Delete a draft', description: 'Issued invoices are voided, not deleted (409).' },
+        detail: {
+          operationId: 'deleteInvoice',
+          summary: 'Delete a draft',
+          description: 'Issued invoices are voided, not deleted (409).',
+        },
       },
     )
     .post(
@@ -132,8 +140,9 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
       {
         params: InvoiceParams,
         headers: ChangeHeaders,
-        response: { 200: Invoice, ...authErrors, 404: ErrorResponse, 409: ErrorResponse, 412: ErrorResponse },
+        response: { 200: sends(Invoice, 'ETag'), ...errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION') },
         detail: {
+          operationId: 'voidInvoice',
           summary: 'Void a sent invoice',
           description: 'Only a `sent` invoice without payments; drafts are deleted instead.',
         },
@@ -141,7 +150,13 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
     )
     .get('/:id/events', ({ user, params }) => listInvoiceEvents(db, user.id, params.id), {
       params: InvoiceParams,
-      response: { 200: InvoiceEvents, ...authErrors, 404: ErrorResponse },
-      detail: { summary: "The invoice's audit trail, oldest first" },
+      response: { 200: InvoiceEvents, ...errorAnswers('NOT_FOUND') },
+      detail: {
+        operationId: 'listInvoiceEvents',
+        summary: "The invoice's audit trail, oldest first",
+        description:
+          'Every change of the invoice as an event (`created`, `updated`, `sent`, `payment_recorded`, `paid`, ' +
+          '`voided`, `pdf_regenerated`) with who made it and when, written in the same transaction as the change.',
+      },
     })
 }

@@ -2,8 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
 import { MAX_QUANTITY, MAX_UNIT_PRICE, MIN_UNIT_PRICE } from '../../shared/money'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../shared/pagination'
-import { Address, Nullable, OptionalNullable, Text } from '../../shared/schemas'
+import { Address, Nullable, named, OptionalNullable, PageCursor, PageLimit, Text } from '../../shared/schemas'
 
 export const MAX_ITEMS = 500
 export const STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'void'] as const
@@ -45,24 +44,27 @@ const Percent = (description: string) =>
 const Money = (description: string) =>
   Type.Integer({ description: `${description}, in minor units of the currency` })
 
-export const ItemInput = t.Object(
-  {
-    description: Text(500),
-    quantity: t.Number({
-      exclusiveMinimum: 0,
-      maximum: MAX_QUANTITY,
-      description: 'Greater than 0, at most 3 decimals',
-      examples: [1.5],
-    }),
-    unitPrice: Type.Integer({
-      minimum: MIN_UNIT_PRICE,
-      maximum: MAX_UNIT_PRICE,
-      description: 'Minor units of the invoice currency; negative for a credit line',
-      examples: [1999],
-    }),
-    taxRate: t.Optional(Percent("Tax rate; the profile's defaultTaxRate when absent")),
-  },
-  { additionalProperties: false },
+export const ItemInput = named(
+  'InvoiceItemInput',
+  t.Object(
+    {
+      description: Text(500),
+      quantity: t.Number({
+        exclusiveMinimum: 0,
+        maximum: MAX_QUANTITY,
+        description: 'Greater than 0, at most 3 decimals',
+        examples: [1.5],
+      }),
+      unitPrice: Type.Integer({
+        minimum: MIN_UNIT_PRICE,
+        maximum: MAX_UNIT_PRICE,
+        description: 'Minor units of the invoice currency; negative for a credit line',
+        examples: [1999],
+      }),
+      taxRate: t.Optional(Percent("Tax rate; the profile's defaultTaxRate when absent")),
+    },
+    { additionalProperties: false },
+  ),
 )
 export type ItemInput = typeof ItemInput.static
 
@@ -84,95 +86,144 @@ const writable = {
 
 const itemsExample = [{ description: 'Design work', quantity: 3, unitPrice: 1999, taxRate: 19 }]
 
-export const InvoiceCreate = t.Object(
-  { customerId: t.String({ format: 'uuid' }), ...writable },
-  {
-    additionalProperties: false,
-    examples: [{ customerId: '0b9e6a4e-5a41-4a0e-9d43-2a4d8f0f6c11', items: itemsExample }],
-  },
+export const InvoiceCreate = named(
+  'InvoiceCreate',
+  t.Object(
+    { customerId: t.String({ format: 'uuid' }), ...writable },
+    {
+      additionalProperties: false,
+      examples: [{ customerId: '0b9e6a4e-5a41-4a0e-9d43-2a4d8f0f6c11', items: itemsExample }],
+    },
+  ),
 )
 export type InvoiceCreate = typeof InvoiceCreate.static
 
-export const InvoicePatch = t.Object(
-  { customerId: t.Optional(t.String({ format: 'uuid' })), ...writable },
-  { additionalProperties: false, minProperties: 1, examples: [{ discountPercent: 10, items: itemsExample }] },
+export const InvoicePatch = named(
+  'InvoicePatch',
+  t.Object(
+    { customerId: t.Optional(t.String({ format: 'uuid' })), ...writable },
+    {
+      additionalProperties: false,
+      minProperties: 1,
+      examples: [{ discountPercent: 10, items: itemsExample }],
+    },
+  ),
 )
 export type InvoicePatch = typeof InvoicePatch.static
 
-export const InvoiceItem = t.Object({
-  id: t.String({ format: 'uuid' }),
-  description: t.String(),
-  quantity: t.Number(),
-  unitPrice: Money('Unit price'),
-  taxRate: t.Number(),
-  subtotal: Money('round(quantity × unitPrice)'),
-  discount: Money('round(subtotal × discountPercent / 100)'),
-  tax: Money('round((subtotal − discount) × taxRate / 100)'),
-  total: Money('subtotal − discount + tax'),
-})
+export const InvoiceItem = named(
+  'InvoiceItem',
+  t.Object({
+    id: t.String({ format: 'uuid' }),
+    description: t.String(),
+    quantity: t.Number(),
+    unitPrice: Money('Unit price'),
+    taxRate: t.Number(),
+    subtotal: Money('round(quantity × unitPrice)'),
+    discount: Money('round(subtotal × discountPercent / 100)'),
+    tax: Money('round((subtotal − discount) × taxRate / 100)'),
+    total: Money('subtotal − discount + tax'),
+  }),
+)
 
-export const Payment = t.Object({
-  id: t.String({ format: 'uuid' }),
-  amount: Money('Amount paid'),
-  paidAt: t.String({ format: 'date-time' }),
-  method: literals(PAYMENT_METHODS),
-  reference: Nullable(t.String()),
-  createdAt: t.String({ format: 'date-time' }),
-})
+export const Payment = named(
+  'Payment',
+  t.Object({
+    id: t.String({ format: 'uuid' }),
+    amount: Money('Amount paid'),
+    paidAt: t.String({ format: 'date-time' }),
+    method: literals(PAYMENT_METHODS),
+    reference: Nullable(t.String()),
+    createdAt: t.String({ format: 'date-time' }),
+  }),
+)
 export type Payment = typeof Payment.static
 
-export const BillTo = t.Object(
-  { name: t.String(), email: Nullable(t.String()), taxId: Nullable(t.String()), address: Nullable(Address) },
-  { description: 'Frozen when sent; live from the customer while draft' },
-)
-
-export const Seller = t.Object(
-  {
-    companyName: Nullable(t.String()),
-    email: Nullable(t.String()),
-    phone: Nullable(t.String()),
-    taxId: Nullable(t.String()),
-    address: Nullable(Address),
-  },
-  { description: 'The business profile, frozen when sent' },
-)
-
-export const Invoice = t.Object({
-  id: t.String({ format: 'uuid' }),
-  number: Nullable(t.String({ description: 'invoicePrefix + zero-padded number; null while draft' })),
-  status: literals(STATUSES),
-  customerId: t.String({ format: 'uuid' }),
-  billTo: BillTo,
-  from: Seller,
-  currency: t.String(),
-  issueDate: CalendarDate(),
-  dueDate: CalendarDate(),
-  discountPercent: t.Number(),
-  notes: Nullable(t.String()),
-  items: t.Array(InvoiceItem),
-  subtotal: Money('Sum of line subtotals'),
-  discountTotal: Money('Sum of line discounts'),
-  taxTotal: Money('Sum of line taxes'),
-  total: Money('Sum of line totals'),
-  amountPaid: Money('Sum of payments'),
-  amountDue: Money('max(0, total − amountPaid)'),
-  isOverdue: t.Boolean({
-    description: "sent or partially paid, and due before today in the profile's time zone",
-  }),
-  payments: t.Array(Payment),
-  pdf: Nullable(
-    t.Object({ sha256: t.String(), size: Type.Integer(), generatedAt: t.String({ format: 'date-time' }) }),
+export const BillTo = named(
+  'BillTo',
+  t.Object(
+    {
+      name: t.String(),
+      email: Nullable(t.String()),
+      taxId: Nullable(t.String()),
+      address: Nullable(Address),
+    },
+    { description: 'Frozen when sent; live from the customer while draft' },
   ),
-  sentAt: Nullable(t.String({ format: 'date-time' })),
-  paidAt: Nullable(t.String({ format: 'date-time' })),
-  voidedAt: Nullable(t.String({ format: 'date-time' })),
-  version: Type.Integer(),
-  createdAt: t.String({ format: 'date-time' }),
-  updatedAt: t.String({ format: 'date-time' }),
-})
+)
+
+export const Seller = named(
+  'Seller',
+  t.Object(
+    {
+      companyName: Nullable(t.String()),
+      email: Nullable(t.String()),
+      phone: Nullable(t.String()),
+      taxId: Nullable(t.String()),
+      address: Nullable(Address),
+    },
+    { description: 'The business profile, frozen when sent' },
+  ),
+)
+
+/** The stored PDF of an issued invoice. */
+export const InvoicePdf = named(
+  'InvoicePdf',
+  t.Object(
+    {
+      sha256: t.String({ description: 'SHA-256 of the stored bytes, hex' }),
+      size: Type.Integer({ description: 'Bytes' }),
+      generatedAt: t.String({ format: 'date-time' }),
+    },
+    { description: 'The stored PDF; null until the invoice is issued' },
+  ),
+)
+
+export const Invoice = named(
+  'Invoice',
+  t.Object({
+    id: t.String({ format: 'uuid' }),
+    number: Nullable(t.String({ description: 'invoicePrefix + zero-padded number; null while draft' })),
+    status: literals(STATUSES),
+    customerId: t.String({ format: 'uuid' }),
+    billTo: BillTo,
+    from: Seller,
+    currency: t.String(),
+    issueDate: CalendarDate(),
+    dueDate: CalendarDate(),
+    discountPercent: t.Number(),
+    notes: Nullable(t.String()),
+    items: t.Array(InvoiceItem),
+    subtotal: Money('Sum of line subtotals'),
+    discountTotal: Money('Sum of line discounts'),
+    taxTotal: Money('Sum of line taxes'),
+    total: Money('Sum of line totals'),
+    amountPaid: Money('Sum of payments'),
+    amountDue: Money('max(0, total − amountPaid)'),
+    isOverdue: t.Boolean({
+      description: "sent or partially paid, and due before today in the profile's time zone",
+    }),
+    payments: t.Array(Payment),
+    pdf: Nullable(InvoicePdf),
+    sentAt: Nullable(t.String({ format: 'date-time' })),
+    paidAt: Nullable(t.String({ format: 'date-time' })),
+    voidedAt: Nullable(t.String({ format: 'date-time' })),
+    version: Type.Integer(),
+    createdAt: t.String({ format: 'date-time' }),
+    updatedAt: t.String({ format: 'date-time' }),
+  }),
+)
 export type Invoice = typeof Invoice.static
 
-export const InvoiceList = t.Object({ data: t.Array(Invoice), nextCursor: Nullable(t.String()) })
+export const InvoiceList = named(
+  'InvoiceList',
+  t.Object({
+    data: t.Array(Invoice),
+    nextCursor: Nullable(
+      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
+    ),
+  }),
+)
 
 export const InvoiceListQuery = t.Object(
   {
@@ -186,38 +237,44 @@ export const InvoiceListQuery = t.Object(
       t.String({ minLength: 1, maxLength: 200, description: 'Matches the number or customer name' }),
     ),
     sort: t.Optional(literals(SORTS, { description: '`-issueDate` by default; drafts sort after numbers' })),
-    limit: t.Optional(t.Integer({ description: `1–${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}` })),
-    cursor: t.Optional(t.String({ description: 'The nextCursor of the previous page' })),
+    limit: PageLimit,
+    cursor: PageCursor,
   },
   { additionalProperties: false },
 )
 export type InvoiceListQuery = typeof InvoiceListQuery.static
 
-export const InvoiceParams = t.Object({ id: t.String({ format: 'uuid' }) })
+export const InvoiceParams = t.Object({ id: t.String({ format: 'uuid', description: "The invoice's id" }) })
 
-export const InvoiceEvent = t.Object({
-  id: t.String({ format: 'uuid' }),
-  type: literals(EVENT_TYPES),
-  at: t.String({ format: 'date-time' }),
-  actorId: Nullable(t.String({ format: 'uuid' })),
-  data: t.Record(t.String(), t.Unknown()),
-})
-export const InvoiceEvents = t.Object({ data: t.Array(InvoiceEvent) })
+export const InvoiceEvent = named(
+  'InvoiceEvent',
+  t.Object({
+    id: t.String({ format: 'uuid' }),
+    type: literals(EVENT_TYPES),
+    at: t.String({ format: 'date-time' }),
+    actorId: Nullable(t.String({ format: 'uuid' })),
+    data: t.Record(t.String(), t.Unknown()),
+  }),
+)
+export const InvoiceEvents = named('InvoiceEvents', t.Object({ data: t.Array(InvoiceEvent) }))
 
-export const PaymentCreate = t.Object(
-  {
-    amount: Type.Integer({
-      minimum: 1,
-      maximum: Number.MAX_SAFE_INTEGER,
-      description: 'Minor units; at most amountDue',
-    }),
-    paidAt: t.Optional(t.String({ format: 'date-time', description: 'Defaults to now' })),
-    method: t.Optional(literals(PAYMENT_METHODS, { description: '`other` when absent' })),
-    reference: OptionalNullable(Text(200)),
-  },
-  {
-    additionalProperties: false,
-    examples: [{ amount: 5000, method: 'bank_transfer', reference: 'SEPA 2026-01' }],
-  },
+export const PaymentCreate = named(
+  'PaymentCreate',
+  t.Object(
+    {
+      amount: Type.Integer({
+        minimum: 1,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Minor units; at most amountDue',
+      }),
+      paidAt: t.Optional(t.String({ format: 'date-time', description: 'Defaults to now' })),
+      method: t.Optional(literals(PAYMENT_METHODS, { description: '`other` when absent' })),
+      reference: OptionalNullable(Text(200)),
+    },
+    {
+      additionalProperties: false,
+      examples: [{ amount: 5000, method: 'bank_transfer', reference: 'SEPA 2026-01' }],
+    },
+  ),
 )
 export type PaymentCreate = typeof PaymentCreate.static

@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/logger'
 import type { Metrics } from '../../lib/metrics'
 import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
-import { authErrors, ErrorResponse } from '../../shared/schemas'
+import { errorAnswers, errorsSending, sends } from '../../shared/schemas'
 import { ChangeHeaders } from '../idempotency/model'
 import { withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX, invoiceEtag } from '../invoices'
@@ -48,14 +48,11 @@ export function issuingModule(deps: IssuingModuleDeps) {
         params: InvoiceParams,
         headers: ChangeHeaders,
         response: {
-          200: Invoice,
-          ...authErrors,
-          404: ErrorResponse,
-          409: ErrorResponse,
-          412: ErrorResponse,
-          502: ErrorResponse,
+          200: sends(Invoice, 'ETag'),
+          ...errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION', 'PDF_GENERATION_FAILED'),
         },
         detail: {
+          operationId: 'markInvoiceAsSent',
           summary: 'Issue a draft',
           description:
             'Takes the next number of the profile (`invoicePrefix` + at least 4 digits, gapless per user), ' +
@@ -75,8 +72,12 @@ export function issuingModule(deps: IssuingModuleDeps) {
       },
       {
         params: InvoiceParams,
-        response: { 200: PdfLink, ...authErrors, 404: ErrorResponse, 502: ErrorResponse },
+        response: {
+          200: sends(PdfLink, 'Cache-Control'),
+          ...errorsSending(errorAnswers('NOT_FOUND', 'PDF_GENERATION_FAILED'), 'Cache-Control'),
+        },
         detail: {
+          operationId: 'getInvoicePdfLink',
           summary: "A download link to the invoice's PDF",
           description:
             'A fresh presigned link, valid for `PDF_URL_TTL_SECONDS`, that downloads the PDF as ' +

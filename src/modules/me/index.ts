@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
-import { authErrors, ErrorResponse, IfMatchHeaders } from '../../shared/schemas'
+import { IfMatchHeaders, sends } from '../../shared/schemas'
 import { Me, ProfilePatch } from './model'
 import { getMe, updateProfile } from './service'
 
@@ -17,8 +17,14 @@ export function meModule(deps: { db: Database; auth: AuthPlugin }) {
         return me
       },
       {
-        response: { 200: Me, ...authErrors },
-        detail: { summary: 'The signed-in user and their business profile' },
+        response: { 200: sends(Me, 'ETag') },
+        detail: {
+          operationId: 'getMe',
+          summary: 'The signed-in user and their business profile',
+          description:
+            "The user is the token's subject, created on first sight with the default profile. Carries an `ETag` " +
+            'for `If-Match` on update.',
+        },
       },
     )
     .patch(
@@ -32,8 +38,9 @@ export function meModule(deps: { db: Database; auth: AuthPlugin }) {
         body: ProfilePatch,
         parse: 'json',
         headers: IfMatchHeaders,
-        response: { 200: Me, ...authErrors, 412: ErrorResponse },
+        response: { 200: sends(Me, 'ETag') },
         detail: {
+          operationId: 'updateProfile',
           summary: 'Update the business profile',
           description:
             'Fields at the top level; an `address` replaces the stored one. `nextInvoiceNumber` may be raised, ' +

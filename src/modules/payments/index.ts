@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
-import { authErrors, ErrorResponse } from '../../shared/schemas'
+import { errorAnswers, sends } from '../../shared/schemas'
 import { ChangeHeaders } from '../idempotency/model'
 import { withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX } from '../invoices'
@@ -30,19 +30,17 @@ export function paymentsModule(deps: { db: Database; auth: AuthPlugin }) {
         parse: 'json',
         headers: ChangeHeaders,
         response: {
-          201: Payment,
-          ...authErrors,
-          404: ErrorResponse,
-          409: ErrorResponse,
-          412: ErrorResponse,
-          422: ErrorResponse,
+          201: sends(Payment, 'Location'),
+          ...errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION', 'PAYMENT_EXCEEDS_BALANCE'),
         },
         detail: {
+          operationId: 'recordPayment',
           summary: 'Record a payment',
           description:
             'On a sent or partially paid invoice; `amount` at most `amountDue` (422 `PAYMENT_EXCEEDS_BALANCE`). ' +
             'The invoice becomes `partially_paid`, or `paid` with `paidAt` when nothing is left due. ' +
-            '`paidAt` defaults to now and may not lie more than a day ahead.',
+            '`paidAt` defaults to now and may not lie more than a day ahead. `Location` is the invoice, which ' +
+            'lists its payments.',
         },
       },
     )

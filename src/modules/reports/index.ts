@@ -1,7 +1,6 @@
 import { Elysia } from 'elysia'
 import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
-import { authErrors } from '../../shared/schemas'
 import { Aging, MAX_REVENUE_MONTHS, NoQuery, PeriodQuery, Revenue, Summary } from './model'
 import { agingReport, revenueReport, summaryReport } from './service'
 
@@ -20,8 +19,9 @@ export function reportsModule(deps: { db: Database; auth: AuthPlugin }) {
     .use(deps.auth)
     .get('/summary', async ({ user, query }) => ({ data: await summaryReport(deps.db, user.id, query) }), {
       query: PeriodQuery,
-      response: { 200: Summary, ...authErrors },
+      response: { 200: Summary },
       detail: {
+        operationId: 'getSummaryReport',
         summary: 'Receivables now and activity in a period, per currency',
         description:
           '`outstanding` and `overdue` are the `amountDue` of sent and partially paid invoices as of now; ' +
@@ -33,8 +33,9 @@ export function reportsModule(deps: { db: Database; auth: AuthPlugin }) {
     })
     .get('/aging', async ({ user }) => ({ data: await agingReport(deps.db, user.id) }), {
       query: NoQuery,
-      response: { 200: Aging, ...authErrors },
+      response: { 200: Aging },
       detail: {
+        operationId: 'getAgingReport',
         summary: 'Open receivables by days past due, per currency',
         description:
           'The `amountDue` of sent and partially paid invoices, by how many days past its `dueDate` each is ' +
@@ -44,8 +45,9 @@ export function reportsModule(deps: { db: Database; auth: AuthPlugin }) {
     })
     .get('/revenue', async ({ user, query }) => ({ data: await revenueReport(deps.db, user.id, query) }), {
       query: PeriodQuery,
-      response: { 200: Revenue, ...authErrors },
+      response: { 200: Revenue },
       detail: {
+        operationId: 'getRevenueReport',
         summary: 'Invoiced and collected per calendar month',
         description:
           'One row for every month the period touches and every currency with anything invoiced or collected ' +
