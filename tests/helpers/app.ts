@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config'
 import { createVerifier } from '../../src/deps'
 import { createLogger } from '../../src/lib/logger'
 import { createStorage } from '../../src/lib/storage'
+import { checkContract } from './contract'
 import { sharedDatabase } from './database'
 import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from './jwks'
 
@@ -18,6 +19,10 @@ export interface TestApp {
   logs: LogLine[]
   /** A valid access token for a new user (or for `sub`). */
   token(sub?: string): Promise<string>
+  /**
+   * Sends a request to the app. Every answer is checked against the OpenAPI document (helpers/contract.ts): one
+   * that the document does not describe fails the test that received it.
+   */
   request(pathname: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>
   /** Log lines written after the answer (the access log) land a tick later; waits for the first match. */
   waitForLog(match: (line: LogLine) => boolean): Promise<LogLine>
@@ -71,7 +76,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
         headers.set('content-type', 'application/json')
         body = JSON.stringify(json)
       }
-      return app.handle(new Request(`http://localhost${pathname}`, { ...rest, headers, body: body ?? null }))
+      const request = new Request(`http://localhost${pathname}`, { ...rest, headers, body: body ?? null })
+      const response = await app.handle(request)
+      await checkContract(request, response)
+      return response
     },
     async waitForLog(match) {
       for (let attempt = 0; attempt < 200; attempt++) {
