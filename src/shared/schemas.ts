@@ -101,6 +101,16 @@ export function errorsSending<T extends Record<number, TSchema>>(
   ) as T
 }
 
+/** An enum of strings. `t.UnionEnum` sets `default` to its first value, which Elysia would then apply. */
+export function literals<const T extends readonly [string, ...string[]]>(
+  values: T,
+  options: { description?: string } = {},
+) {
+  const schema = t.UnionEnum(values, options)
+  delete (schema as { default?: unknown }).default
+  return schema
+}
+
 export const Nullable = <T extends TSchema>(schema: T) => t.Union([schema, t.Null()])
 
 export const Text = (max: number) => t.String({ minLength: 1, maxLength: max })

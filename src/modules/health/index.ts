@@ -5,11 +5,11 @@ import { MIGRATION_FOLDER } from '../../../db/migrator'
 import type { DatabaseHandle } from '../../lib/db'
 import type { Logger } from '../../lib/logger'
 import type { ObjectStorage } from '../../lib/storage/types'
-import { described, named } from '../../shared/schemas'
+import { described, literals, named } from '../../shared/schemas'
 
 const CHECK_TIMEOUT_MS = 2_000
 
-const Check = t.Union([t.Literal('ok'), t.Literal('fail')])
+const Check = literals(['ok', 'fail'])
 const Health = named(
   'Health',
   t.Object({ status: t.Literal('ok'), timestamp: t.String({ format: 'date-time' }) }),
@@ -19,14 +19,14 @@ const Readiness = named(
   'Readiness',
   t.Object(
     {
-      status: t.Union([t.Literal('ok'), t.Literal('fail')]),
+      status: literals(['ok', 'fail']),
       checks: t.Object({
         database: Check,
-        migrations: t.Union([t.Literal('ok'), t.Literal('pending'), t.Literal('fail')], {
+        migrations: literals(['ok', 'pending', 'fail'], {
           description:
             '`pending` while migrations this version needs have not run (every API call would fail)',
         }),
-        storage: t.Union([t.Literal('ok'), t.Literal('degraded')], {
+        storage: literals(['ok', 'degraded'], {
           description:
             'An object-store outage keeps the instance ready: only PDF downloads and sends need it',
         }),

@@ -2,7 +2,16 @@ import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
 import { MAX_QUANTITY, MAX_UNIT_PRICE, MIN_UNIT_PRICE } from '../../shared/money'
-import { Address, Nullable, named, OptionalNullable, PageCursor, PageLimit, Text } from '../../shared/schemas'
+import {
+  Address,
+  literals,
+  Nullable,
+  named,
+  OptionalNullable,
+  PageCursor,
+  PageLimit,
+  Text,
+} from '../../shared/schemas'
 
 export const MAX_ITEMS = 500
 export const STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'void'] as const
@@ -26,16 +35,6 @@ export const EVENT_TYPES = [
   'voided',
   'pdf_regenerated',
 ] as const
-
-/** An enum of strings. `t.UnionEnum` sets `default` to its first value, which Elysia would then apply. */
-function literals<const T extends readonly [string, ...string[]]>(
-  values: T,
-  options: { description?: string } = {},
-) {
-  const schema = t.UnionEnum(values, options)
-  delete (schema as { default?: unknown }).default
-  return schema
-}
 
 export const CalendarDate = (description?: string) =>
   t.String({ format: 'calendar-date', examples: ['2026-01-15'], ...(description ? { description } : {}) })
