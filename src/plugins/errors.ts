@@ -124,7 +124,7 @@ export function errorHandler(deps: { logger: Logger; routes: () => readonly Rout
       const bytes = await readAtMost(request, BODY_LIMIT_BYTES)
       if (bytes === undefined) return tooLarge()
       const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
-      if (bytes.byteLength === 0 && mediaType === '') return undefined
+      if (bytes.byteLength === 0 && mediaType === '') return null
       if (mediaType !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(mediaType)) {
         return refuse(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'))
       }

@@ -143,6 +143,19 @@ describe('authentication comes first', () => {
     expect((await longKey.text()).length).toBeLessThan(16 * 1024)
   })
 
+  test('when a request that needs a body sends none and no token, then 401; with a token, 400 names the body', async () => {
+    for (const [method, path] of [
+      ['PATCH', '/api/v1/me'],
+      ['POST', '/api/v1/customers'],
+    ] as const) {
+      const anonymous = await t.app.handle(new Request(`http://localhost${path}`, { method }))
+      expect(anonymous.status).toBe(401)
+      const signed = await t.request(path, { method, token: await t.token() })
+      expect(signed.status).toBe(400)
+      expect((await errorOf(signed)).error.code).toBe('VALIDATION_ERROR')
+    }
+  })
+
   test('when the scheme name is written in another case, then the token is accepted', async () => {
     const token = await t.token()
     for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
