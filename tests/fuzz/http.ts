@@ -1,4 +1,5 @@
 import type { App } from '../../src/app'
+import { ContractViolation, checkContract } from '../helpers/contract'
 import { clip, RawJson, RawText } from './mutations'
 
 /** A request before its placeholders (`@@ref:…@@`, `@@etag@@`) are replaced by live ids and ETags. */
@@ -23,6 +24,8 @@ export interface Outcome {
   text: string
   bytes: number
   ms: number
+  /** What the OpenAPI document does not describe about this answer, if anything. */
+  contract: string | undefined
 }
 
 /**
@@ -120,6 +123,11 @@ export async function send(app: App, wire: Wire): Promise<Outcome> {
       body: wire.init.body,
     }),
   )
+  // Every fuzzed answer must also be one the OpenAPI document describes.
+  const contract = await checkContract({ method: wire.init.method, url: wire.url }, response).then(
+    () => undefined,
+    (error: unknown) => (error instanceof ContractViolation ? error.message : String(error)),
+  )
   const buffer = new Uint8Array(await response.arrayBuffer())
   return {
     status: response.status,
@@ -127,6 +135,7 @@ export async function send(app: App, wire: Wire): Promise<Outcome> {
     text: new TextDecoder().decode(buffer),
     bytes: buffer.byteLength,
     ms: performance.now() - started,
+    contract,
   }
 }
 

@@ -83,6 +83,7 @@ export function judge(c: Case, out: Outcome): string[] {
   const requestId = out.headers.get('x-request-id')
   if (!requestId) v.push('answer without X-Request-Id')
   if (out.status >= 500) v.push(`${out.status}: a server error`)
+  if (out.contract) v.push(`not described by the OpenAPI document: ${out.contract}`)
   let body: ErrorBody | undefined
   if (out.status >= 400) {
     try {
