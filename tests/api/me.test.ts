@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, type TestApp } from '../helpers/app'
+import { edenClient } from '../helpers/eden'
 
 let t: TestApp
 beforeAll(async () => {
@@ -7,7 +8,6 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-type Me = { id: string; profile: Record<string, unknown> & { address: Record<string, unknown> | null } }
 const patch = (token: string, json: unknown, headers: Record<string, string> = {}) =>
   t.request('/api/v1/me', { method: 'PATCH', token, json, headers })
 const detailPaths = async (res: Response) =>
@@ -15,8 +15,8 @@ const detailPaths = async (res: Response) =>
 
 describe('profile', () => {
   test('when the profile is patched, then fields are trimmed, the address is stored as an object, and GET agrees', async () => {
-    const token = await t.token()
-    const res = await patch(token, {
+    const api = edenClient(t, await t.token())
+    const { data: body, status } = await api.api.v1.me.patch({
       companyName: '  Acme GmbH  ',
       defaultCurrency: 'EUR',
       defaultTaxRate: 7.25,
@@ -25,9 +25,8 @@ describe('profile', () => {
       timezone: 'Europe/Berlin',
       address: { line1: 'Hauptstraße 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
     })
-    expect(res.status).toBe(200)
-    const body = (await res.json()) as Me
-    expect(body.profile).toMatchObject({
+    expect(status).toBe(200)
+    expect(body?.profile).toMatchObject({
       companyName: 'Acme GmbH',
       defaultCurrency: 'EUR',
       defaultTaxRate: 7.25,
@@ -35,7 +34,7 @@ describe('profile', () => {
       invoicePrefix: 'AC-',
       timezone: 'Europe/Berlin',
     })
-    expect(body.profile.address).toEqual({
+    expect(body?.profile.address).toEqual({
       line1: 'Hauptstraße 1',
       line2: null,
       city: 'Berlin',
@@ -43,7 +42,7 @@ describe('profile', () => {
       postalCode: '10115',
       country: 'DE',
     })
-    expect(await (await t.request('/api/v1/me', { token })).json()).toEqual(body)
+    expect((await api.api.v1.me.get()).data).toEqual(body)
   })
 
   test('when codes are not real (currency, country, time zone) or out of range, then 400 naming each field', async () => {
@@ -77,18 +76,18 @@ describe('profile', () => {
     const stale = await patch(token, { companyName: 'Second' }, { 'if-match': etag })
     expect(stale.status).toBe(412)
     expect(((await stale.json()) as { error: { code: string } }).error.code).toBe('PRECONDITION_FAILED')
-    const now = (await (await t.request('/api/v1/me', { token })).json()) as Me
-    expect(now.profile['companyName']).toBe('First')
+    const { data: now } = await edenClient(t, token).api.v1.me.get()
+    expect(now?.profile.companyName).toBe('First')
   })
 
   test('when nextInvoiceNumber is raised, then it is kept; lowering to a used number is refused', async () => {
     const token = await t.token()
-    const me = (await (await t.request('/api/v1/me', { token })).json()) as Me
+    const { data: me } = await edenClient(t, token).api.v1.me.get()
     expect((await patch(token, { nextInvoiceNumber: 100 })).status).toBe(200)
     await t.deps.database.db
       .updateTable('users')
       .set({ last_invoice_number: 99 })
-      .where('id', '=', me.id)
+      .where('id', '=', me!.id)
       .execute()
     const lowered = await patch(token, { nextInvoiceNumber: 99 })
     expect(lowered.status).toBe(400)
