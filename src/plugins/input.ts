@@ -1,6 +1,5 @@
 import { Elysia } from 'elysia'
-import type { ErrorDetail } from '../shared/errors'
-import { AppError } from '../shared/errors'
+import { AppError, type ErrorDetail } from '../shared/errors'
 import { cleanStrings, pointerSegment } from '../shared/text'
 import { requestMeta } from './request-context'
 
@@ -37,13 +36,6 @@ function undecodableQuery(url: string): ErrorDetail[] {
   const details: ErrorDetail[] = []
   for (const part of url.slice(start + 1).split('&')) {
     const [name = '', value = ''] = part.split('=', 2)
-    const decode = (text: string) => {
-      try {
-        return decodeURIComponent(text.replaceAll('+', ' '))
-      } catch {
-        return undefined
-      }
-    }
     const decodedName = decode(name)
     if (decodedName === undefined || decode(value) === undefined) {
       details.push({
@@ -53,4 +45,12 @@ function undecodableQuery(url: string): ErrorDetail[] {
     }
   }
   return details
+}
+
+function decode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '))
+  } catch {
+    return undefined
+  }
 }
