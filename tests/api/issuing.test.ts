@@ -4,9 +4,13 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { renderInvoicePdf } from '../../src/lib/pdf'
 import { sampleInvoiceSnapshot } from '../../src/lib/pdf/sample'
+import type { CustomerCreate } from '../../src/modules/customers/model'
+import type { ItemInput } from '../../src/modules/invoices/model'
 import { renderPdf } from '../../src/modules/issuing/renderer'
+import type { ProfilePatch } from '../../src/modules/me/model'
 import { formatMoney } from '../../src/shared/money'
 import { createTestApp, type TestApp } from '../helpers/app'
+import { edenClient } from '../helpers/eden'
 import { extractPdfText } from '../helpers/pdf-text'
 
 let t: TestApp
@@ -15,65 +19,53 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-type Json = Record<string, unknown>
-type Invoice = {
-  id: string
-  number: string | null
-  status: string
-  billTo: { name: string; email: string | null }
-  from: { companyName: string | null; email: string | null }
-  total: number
-  pdf: { sha256: string; size: number; generatedAt: string } | null
-  sentAt: string | null
-  version: number
-}
-type ErrorBody = { error: { code: string; details?: { path: string }[] } }
-type Event = { type: string; data: Json }
-
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 const item = (n: number) => ({ description: `Line ${n}`, quantity: 1, unitPrice: 1000 + n, taxRate: 19 })
-const errorCode = async (res: Response) => ((await res.json()) as ErrorBody).error.code
+/** Timestamps in answers, read by the client as dates, in milliseconds. */
+const ms = (at: string | Date) => new Date(at).getTime()
 
-async function newUser(profile: Json = { defaultCurrency: 'EUR', companyName: 'Seller GmbH' }) {
+async function newUser(profile: ProfilePatch = { defaultCurrency: 'EUR', companyName: 'Seller GmbH' }) {
   const token = await t.token()
-  const res = await t.request('/api/v1/me', { method: 'PATCH', token, json: profile })
-  expect(res.status).toBe(200)
+  const { status } = await edenClient(t, token).api.v1.me.patch(profile)
+  expect(status).toBe(200)
   return token
 }
 
-async function newCustomer(token: string, body: Json = { name: 'Ada Lovelace', email: 'ada@example.com' }) {
-  const res = await t.request('/api/v1/customers', { method: 'POST', token, json: body })
-  expect(res.status).toBe(201)
-  return ((await res.json()) as { id: string }).id
+async function newCustomer(
+  token: string,
+  body: CustomerCreate = { name: 'Ada Lovelace', email: 'ada@example.com' },
+) {
+  const { data, status } = await edenClient(t, token).api.v1.customers.post(body)
+  expect(status).toBe(201)
+  return data!.id
 }
 
-async function newDraft(token: string, customerId: string, items = [item(1)]): Promise<Invoice> {
-  const res = await t.request('/api/v1/invoices', { method: 'POST', token, json: { customerId, items } })
-  expect(res.status).toBe(201)
-  return (await res.json()) as Invoice
+async function newDraft(token: string, customerId: string, items: ItemInput[] = [item(1)]) {
+  const { data, status } = await edenClient(t, token).api.v1.invoices.post({ customerId, items })
+  expect(status).toBe(201)
+  return data!
 }
 
-const send = (token: string, id: string, headers: Record<string, string> = {}) =>
-  t.request(`/api/v1/invoices/${id}/mark-as-sent`, { method: 'POST', token, headers })
+const send = (token: string, id: string, headers: { 'if-match'?: string; 'idempotency-key'?: string } = {}) =>
+  edenClient(t, token).api.v1.invoices({ id })['mark-as-sent'].post(undefined, { headers })
 
-async function sent(token: string, id: string): Promise<Invoice> {
-  const res = await send(token, id)
-  expect(res.status).toBe(200)
-  return (await res.json()) as Invoice
+async function sent(token: string, id: string) {
+  const { data, status } = await send(token, id)
+  expect(status).toBe(200)
+  return data!
 }
 
 const get = async (token: string, id: string) =>
-  (await (await t.request(`/api/v1/invoices/${id}`, { token })).json()) as Invoice
+  (await edenClient(t, token).api.v1.invoices({ id }).get()).data!
 const events = async (token: string, id: string) =>
-  ((await (await t.request(`/api/v1/invoices/${id}/events`, { token })).json()) as { data: Event[] }).data
+  (await edenClient(t, token).api.v1.invoices({ id }).events.get()).data!.data
 const nextNumber = async (token: string) =>
-  ((await (await t.request('/api/v1/me', { token })).json()) as { profile: { nextInvoiceNumber: number } })
-    .profile.nextInvoiceNumber
+  (await edenClient(t, token).api.v1.me.get()).data!.profile.nextInvoiceNumber
 
 async function pdfLink(token: string, id: string) {
-  const res = await t.request(`/api/v1/invoices/${id}/pdf`, { token })
-  expect(res.status).toBe(200)
-  return (await res.json()) as { url: string; expiresAt: string }
+  const { data, status } = await edenClient(t, token).api.v1.invoices({ id }).pdf.get()
+  expect(status).toBe(200)
+  return data!
 }
 
 /** Local-disk links point at the app itself. */
@@ -85,7 +77,7 @@ async function download(url: string) {
 }
 
 async function pdfKey(token: string, id: string): Promise<string> {
-  const me = (await (await t.request('/api/v1/me', { token })).json()) as { id: string }
+  const me = (await edenClient(t, token).api.v1.me.get()).data!
   const row = await t.deps.database.db
     .selectFrom('invoices')
     .select('pdf_key')
@@ -105,13 +97,13 @@ describe('mark-as-sent', () => {
 
     const res = await send(token, draft.id)
     expect(res.status).toBe(200)
-    const invoice = (await res.json()) as Invoice
-    expect(res.headers.get('etag')).toBe(`"invoice-${draft.id}-${invoice.version}"`)
+    const invoice = res.data!
+    expect(res.response.headers.get('etag')).toBe(`"invoice-${draft.id}-${invoice.version}"`)
     expect(invoice).toMatchObject({ number: 'INV-0001', status: 'sent', total: 7136 })
     expect(invoice.billTo).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.com' })
     expect(invoice.from.companyName).toBe('Seller GmbH')
     expect(invoice.pdf?.sha256).toMatch(/^[0-9a-f]{64}$/)
-    expect(Date.parse(invoice.pdf!.generatedAt)).toBeGreaterThanOrEqual(Date.parse(invoice.sentAt!))
+    expect(ms(invoice.pdf!.generatedAt)).toBeGreaterThanOrEqual(ms(invoice.sentAt!))
     expect(await pdfKey(token, draft.id)).toMatch(
       new RegExp(`^invoices/[0-9a-f-]{36}/${draft.id}/[0-9a-f]{32}\\.pdf$`),
     )
@@ -134,36 +126,34 @@ describe('mark-as-sent', () => {
 
   test('when customer and profile change after sending, then the invoice keeps the frozen ones', async () => {
     const token = await newUser()
+    const api = edenClient(t, token)
     const customerId = await newCustomer(token)
     const draft = await newDraft(token, customerId)
     await sent(token, draft.id)
 
-    const rename = { method: 'PATCH', token, json: { name: 'Renamed Ltd', email: 'new@example.com' } }
-    expect((await t.request(`/api/v1/customers/${customerId}`, rename)).status).toBe(200)
-    const profile = { method: 'PATCH', token, json: { companyName: 'New Name AG', email: 'x@new.example' } }
-    expect((await t.request('/api/v1/me', profile)).status).toBe(200)
+    const rename = { name: 'Renamed Ltd', email: 'new@example.com' }
+    expect((await api.api.v1.customers({ id: customerId }).patch(rename)).status).toBe(200)
+    const profile = { companyName: 'New Name AG', email: 'x@new.example' }
+    expect((await api.api.v1.me.patch(profile)).status).toBe(200)
 
     const invoice = await get(token, draft.id)
     expect(invoice.billTo).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.com' })
     expect(invoice.from).toMatchObject({ companyName: 'Seller GmbH', email: null })
-    const found = await t.request('/api/v1/invoices?q=inv-0001', { token })
-    expect(((await found.json()) as { data: Invoice[] }).data.map((i) => i.id)).toEqual([draft.id])
-    const byOldName = await t.request('/api/v1/invoices?q=lovelace', { token })
-    expect(((await byOldName.json()) as { data: Invoice[] }).data.map((i) => i.id)).toEqual([draft.id])
+    const found = await api.api.v1.invoices.get({ query: { q: 'inv-0001' } })
+    expect(found.data?.data.map((i) => i.id)).toEqual([draft.id])
+    const byOldName = await api.api.v1.invoices.get({ query: { q: 'lovelace' } })
+    expect(byOldName.data?.data.map((i) => i.id)).toEqual([draft.id])
   })
 
   test('when a sent invoice is patched, deleted or sent again, then 409 INVALID_STATUS_TRANSITION', async () => {
     const token = await newUser()
     const draft = await newDraft(token, await newCustomer(token))
     await sent(token, draft.id)
-    const attempts = [
-      t.request(`/api/v1/invoices/${draft.id}`, { method: 'PATCH', token, json: { notes: 'late' } }),
-      t.request(`/api/v1/invoices/${draft.id}`, { method: 'DELETE', token }),
-      send(token, draft.id),
-    ]
-    for (const res of await Promise.all(attempts)) {
-      expect(res.status).toBe(409)
-      expect(await errorCode(res)).toBe('INVALID_STATUS_TRANSITION')
+    const invoice = edenClient(t, token).api.v1.invoices({ id: draft.id })
+    const attempts = [invoice.patch({ notes: 'late' }), invoice.delete(), send(token, draft.id)]
+    for (const { status, error } of await Promise.all(attempts)) {
+      expect(status).toBe(409)
+      expect(error?.value).toMatchObject({ error: { code: 'INVALID_STATUS_TRANSITION' } })
     }
     expect(await nextNumber(token)).toBe(2)
   })
@@ -171,11 +161,9 @@ describe('mark-as-sent', () => {
   test('when the draft has no items, then 400 on /items and no number is used', async () => {
     const token = await newUser()
     const draft = await newDraft(token, await newCustomer(token), [])
-    const res = await send(token, draft.id)
-    expect(res.status).toBe(400)
-    const body = (await res.json()) as ErrorBody
-    expect(body.error.code).toBe('VALIDATION_ERROR')
-    expect(body.error.details?.map((d) => d.path)).toEqual(['/items'])
+    const { status, error } = await send(token, draft.id)
+    expect(status).toBe(400)
+    expect(error?.value).toMatchObject({ error: { code: 'VALIDATION_ERROR', details: [{ path: '/items' }] } })
     expect((await get(token, draft.id)).status).toBe('draft')
     expect(await nextNumber(token)).toBe(1)
   })
@@ -191,11 +179,11 @@ describe('mark-as-sent', () => {
       return files.filter((file) => file.includes(draft.id)).length
     }
     for (let attempt = 0; attempt < 3; attempt++) {
-      const res = await send(token, draft.id)
-      expect(res.status).toBe(400)
-      const body = (await res.json()) as ErrorBody
-      expect(body.error.code).toBe('VALIDATION_ERROR')
-      expect(body.error.details?.map((d) => d.path)).toEqual(['/total'])
+      const { status, error } = await send(token, draft.id)
+      expect(status).toBe(400)
+      expect(error?.value).toMatchObject({
+        error: { code: 'VALIDATION_ERROR', details: [{ path: '/total' }] },
+      })
     }
     expect(await stored()).toBe(0)
     expect((await get(token, draft.id)).status).toBe('draft')
@@ -204,36 +192,25 @@ describe('mark-as-sent', () => {
 
   test('when the draft total is zero, then it is issued straight to paid with sent and paid events', async () => {
     const token = await newUser()
-    const res = await t.request('/api/v1/invoices', {
-      method: 'POST',
-      token,
-      json: {
-        customerId: await newCustomer(token),
-        issueDate: '2026-01-01',
-        dueDate: '2026-01-02',
-        items: [
-          { description: 'Work', quantity: 1, unitPrice: 1000, taxRate: 0 },
-          { description: 'Goodwill', quantity: 1, unitPrice: -1000, taxRate: 0 },
-        ],
-      },
+    const api = edenClient(t, token)
+    const { data: draft } = await api.api.v1.invoices.post({
+      customerId: await newCustomer(token),
+      issueDate: '2026-01-01',
+      dueDate: '2026-01-02',
+      items: [
+        { description: 'Work', quantity: 1, unitPrice: 1000, taxRate: 0 },
+        { description: 'Goodwill', quantity: 1, unitPrice: -1000, taxRate: 0 },
+      ],
     })
-    const draft = (await res.json()) as Invoice
-    const invoice = (await sent(token, draft.id)) as Invoice & {
-      paidAt: string | null
-      amountDue: number
-      isOverdue: boolean
-    }
+    const invoice = await sent(token, draft!.id)
     expect(invoice.status).toBe('paid')
     expect(invoice.number).toBe('INV-0001')
-    expect(invoice.paidAt).toBe(invoice.sentAt)
+    // Both timestamps are read as dates: equal instants, compared by value.
+    expect(invoice.paidAt).toEqual(invoice.sentAt)
     expect(invoice.amountDue).toBe(0)
     expect(invoice.isOverdue).toBe(false)
-    expect((await events(token, draft.id)).map((e) => e.type)).toEqual(['created', 'sent', 'paid'])
-    const pay = await t.request(`/api/v1/invoices/${draft.id}/payments`, {
-      method: 'POST',
-      token,
-      json: { amount: 1 },
-    })
+    expect((await events(token, draft!.id)).map((e) => e.type)).toEqual(['created', 'sent', 'paid'])
+    const pay = await api.api.v1.invoices({ id: draft!.id }).payments.post({ amount: 1 })
     expect(pay.status).toBe(409)
   })
 
@@ -251,7 +228,7 @@ describe('mark-as-sent', () => {
     const invoice = await sent(token, (await newDraft(token, await newCustomer(token))).id)
     expect(invoice.number).toBe('ACME-0042')
     expect(await nextNumber(token)).toBe(43)
-    const lower = await t.request('/api/v1/me', { method: 'PATCH', token, json: { nextInvoiceNumber: 42 } })
+    const lower = await edenClient(t, token).api.v1.me.patch({ nextInvoiceNumber: 42 })
     expect(lower.status).toBe(400)
   })
 
@@ -281,9 +258,9 @@ describe('mark-as-sent', () => {
     expect(first.status).toBe(200)
     const again = await send(token, draft.id, headers)
     expect(again.status).toBe(200)
-    expect(again.headers.get('idempotent-replayed')).toBe('true')
-    expect(again.headers.get('etag')).toBe(first.headers.get('etag'))
-    expect(await again.json()).toEqual(await first.json())
+    expect(again.response.headers.get('idempotent-replayed')).toBe('true')
+    expect(again.response.headers.get('etag')).toBe(first.response.headers.get('etag'))
+    expect(again.data).toEqual(first.data)
     expect((await events(token, draft.id)).filter((e) => e.type === 'sent')).toHaveLength(1)
     expect(await nextNumber(token)).toBe(2)
   })
@@ -296,7 +273,7 @@ describe('gapless numbering under concurrency', () => {
     const drafts = await Promise.all(Array.from({ length: 5 }, () => newDraft(token, customerId)))
     const answers = await Promise.all(drafts.map((d) => send(token, d.id)))
     expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200, 200])
-    const numbers = await Promise.all(answers.map(async (res) => ((await res.json()) as Invoice).number))
+    const numbers = answers.map((res) => res.data?.number)
     expect([...numbers].sort()).toEqual(['INV-0001', 'INV-0002', 'INV-0003', 'INV-0004', 'INV-0005'])
     expect(await nextNumber(token)).toBe(6)
   })
@@ -308,7 +285,7 @@ describe('gapless numbering under concurrency', () => {
     const statuses = answers.map((res) => res.status).sort()
     expect(statuses).toEqual([200, 409, 409, 409, 409])
     for (const res of answers.filter((r) => r.status === 409)) {
-      expect(await errorCode(res)).toBe('INVALID_STATUS_TRANSITION')
+      expect(res.error?.value).toMatchObject({ error: { code: 'INVALID_STATUS_TRANSITION' } })
     }
     expect((await get(token, draft.id)).number).toBe('INV-0001')
     expect(await nextNumber(token)).toBe(2)
@@ -337,13 +314,15 @@ describe('the PDF', () => {
     const token = await newUser()
     const invoice = await sent(token, (await newDraft(token, await newCustomer(token))).id)
     const before = Date.now()
-    const res = await t.request(`/api/v1/invoices/${invoice.id}/pdf`, { token })
-    expect(res.status).toBe(200)
-    expect(res.headers.get('cache-control')).toBe('no-store')
-    const { expiresAt } = (await res.json()) as { expiresAt: string }
+    const { data, status, response } = await edenClient(t, token)
+      .api.v1.invoices({ id: invoice.id })
+      .pdf.get()
+    expect(status).toBe(200)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    const expiresAt = ms(data!.expiresAt)
     const ttl = t.deps.config.pdfUrlTtlSeconds * 1000
-    expect(Date.parse(expiresAt)).toBeGreaterThan(before + ttl - 2_000)
-    expect(Date.parse(expiresAt)).toBeLessThanOrEqual(Date.now() + ttl)
+    expect(expiresAt).toBeGreaterThan(before + ttl - 2_000)
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + ttl)
   })
 
   test('when the stored file is gone, then it is rendered again with the same hash and a pdf_regenerated event', async () => {
@@ -355,7 +334,7 @@ describe('the PDF', () => {
     expect(sha256(bytes)).toBe(invoice.pdf!.sha256)
     const after = await get(token, invoice.id)
     expect(after.pdf!.sha256).toBe(invoice.pdf!.sha256)
-    expect(Date.parse(after.pdf!.generatedAt)).toBeGreaterThan(Date.parse(invoice.pdf!.generatedAt))
+    expect(ms(after.pdf!.generatedAt)).toBeGreaterThan(ms(invoice.pdf!.generatedAt))
 
     await pdfLink(token, invoice.id)
     const regenerated = (await events(token, invoice.id)).filter((e) => e.type === 'pdf_regenerated')
@@ -366,9 +345,7 @@ describe('the PDF', () => {
   test('when the invoice is void, then its PDF is still there', async () => {
     const token = await newUser()
     const invoice = await sent(token, (await newDraft(token, await newCustomer(token))).id)
-    expect((await t.request(`/api/v1/invoices/${invoice.id}/void`, { method: 'POST', token })).status).toBe(
-      200,
-    )
+    expect((await edenClient(t, token).api.v1.invoices({ id: invoice.id }).void.post()).status).toBe(200)
     const { bytes } = await download((await pdfLink(token, invoice.id)).url)
     expect(sha256(bytes)).toBe(invoice.pdf!.sha256)
   })
@@ -376,9 +353,9 @@ describe('the PDF', () => {
   test('when the invoice is a draft, then there is no PDF: 404', async () => {
     const token = await newUser()
     const draft = await newDraft(token, await newCustomer(token))
-    const res = await t.request(`/api/v1/invoices/${draft.id}/pdf`, { token })
-    expect(res.status).toBe(404)
-    expect(await errorCode(res)).toBe('NOT_FOUND')
+    const { status, error } = await edenClient(t, token).api.v1.invoices({ id: draft.id }).pdf.get()
+    expect(status).toBe(404)
+    expect(error?.value).toMatchObject({ error: { code: 'NOT_FOUND' } })
   })
 })
 
@@ -401,7 +378,7 @@ describe('ownership', () => {
     const intruder = await newUser()
 
     expect((await send(intruder, draft.id)).status).toBe(404)
-    expect((await t.request(`/api/v1/invoices/${issued.id}/pdf`, { token: intruder })).status).toBe(404)
+    expect((await edenClient(t, intruder).api.v1.invoices({ id: issued.id }).pdf.get()).status).toBe(404)
     expect((await get(owner, draft.id)).status).toBe('draft')
     expect(await nextNumber(owner)).toBe(2)
     expect(await nextNumber(intruder)).toBe(1)
