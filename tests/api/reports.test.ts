@@ -1,18 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, type TestApp } from '../helpers/app'
+import { edenClient } from '../helpers/eden'
 import { addDays, dayIn, invoiceFactory } from '../helpers/invoice-factory'
 
-type Counts = { draft: number; open: number; overdue: number }
-type SummaryRow = {
-  currency: string
-  outstanding: number
-  overdue: number
-  invoiced: number
-  collected: number
-  counts: Counts
-}
-type AgingRow = { currency: string; buckets: Record<'current' | '1-30' | '31-60' | '61-90' | '90+', number> }
-type RevenueRow = { month: string; currency: string; invoiced: number; collected: number }
 type ErrorEnvelope = { error: { code: string; details?: { path: string; message: string }[] } }
 
 let t: TestApp
@@ -24,31 +14,41 @@ afterAll(() => t.close())
 /** A new user with the given profile time zone, and a factory writing invoices for them. */
 async function newUser(timeZone = 'UTC') {
   const token = await t.token()
-  const me = await t.request('/api/v1/me', { token })
-  const { id } = (await me.json()) as { id: string }
+  const api = edenClient(t, token)
+  const { data: me } = await api.api.v1.me.get()
   if (timeZone !== 'UTC') {
-    const res = await t.request('/api/v1/me', { method: 'PATCH', token, json: { timezone: timeZone } })
+    const res = await api.api.v1.me.patch({ timezone: timeZone })
     expect(res.status).toBe(200)
   }
-  return { token, ...invoiceFactory(t.deps.database.db, id) }
+  return { token, ...invoiceFactory(t.deps.database.db, me!.id) }
 }
 
-const get = (token: string, report: string, query = '') =>
-  t.request(`/api/v1/reports/${report}${query}`, { token })
+const reports = (token: string) => edenClient(t, token).api.v1.reports
+type Period = { from?: string; to?: string }
 
-async function data<T>(token: string, report: string, query = ''): Promise<T[]> {
-  const res = await get(token, report, query)
-  expect(res.status).toBe(200)
-  return ((await res.json()) as { data: T[] }).data
+/** The rows of a report answered with 200. */
+function rows<D>(
+  answer: { status: number } & (
+    | { data: { data: D }; error: null }
+    | { data: null; error: { value: unknown } }
+  ),
+): D {
+  expect(answer.status).toBe(200)
+  if (answer.error) throw answer.error.value
+  return answer.data.data
 }
 
-const summary = (token: string, query = '') => data<SummaryRow>(token, 'summary', query)
-const aging = (token: string) => data<AgingRow>(token, 'aging')
-const revenue = (token: string, query = '') => data<RevenueRow>(token, 'revenue', query)
+const summary = async (token: string, query: Period = {}) => rows(await reports(token).summary.get({ query }))
+const aging = async (token: string) => rows(await reports(token).aging.get())
+const revenue = async (token: string, query: Period = {}) => rows(await reports(token).revenue.get({ query }))
+type RevenueRow = Awaited<ReturnType<typeof revenue>>[number]
 
-async function expectValidationError(res: Response, path: string): Promise<void> {
-  expect(res.status).toBe(400)
-  const body = (await res.json()) as ErrorEnvelope
+async function expectValidationError(
+  answer: { status: number; error: { value: unknown } | null },
+  path: string,
+): Promise<void> {
+  expect(answer.status).toBe(400)
+  const body = answer.error?.value as ErrorEnvelope
   expect(body.error.code).toBe('VALIDATION_ERROR')
   expect(body.error.details?.map((d) => d.path)).toContain(path)
 }
@@ -87,7 +87,7 @@ describe('GET /api/v1/reports/summary', () => {
     await invoice({ status: 'draft', total: 9000, issueDate: longAgo, dueDate: addDays(today, -30) })
     await invoice({ status: 'void', total: 8000, issueDate: longAgo, dueDate: addDays(today, -40) })
 
-    const [row, ...others] = await summary(token, `?from=${today}&to=${today}`)
+    const [row, ...others] = await summary(token, { from: today, to: today })
     expect(others).toEqual([])
     expect(row).toEqual({
       currency: 'USD',
@@ -110,7 +110,7 @@ describe('GET /api/v1/reports/summary', () => {
     await invoice({ status: 'draft', total: 3200, issueDate: '2025-03-10' })
     await invoice({ status: 'void', total: 6400, issueDate: '2025-03-10' })
 
-    const [row] = await summary(token, '?from=2025-03-01&to=2025-03-31')
+    const [row] = await summary(token, { from: '2025-03-01', to: '2025-03-31' })
     expect(row).toMatchObject({ invoiced: 100 + 200 + 400, collected: 0 })
   })
 
@@ -127,7 +127,7 @@ describe('GET /api/v1/reports/summary', () => {
     for (const user of [kiritimati, utc]) {
       await user.invoice({ status: 'paid', total: 31, issueDate: '2025-01-10', payments })
     }
-    const query = '?from=2025-03-01&to=2025-03-31'
+    const query = { from: '2025-03-01', to: '2025-03-31' }
     expect((await summary(kiritimati.token, query))[0]).toMatchObject({ invoiced: 0, collected: 2 + 16 + 4 })
     expect((await summary(utc.token, query))[0]).toMatchObject({ invoiced: 0, collected: 16 + 4 + 8 })
   })
@@ -150,7 +150,7 @@ describe('GET /api/v1/reports/summary', () => {
     })
     await invoice({ status: 'draft', total: 700, currency: 'JPY', issueDate: '2025-06-01' })
 
-    expect(await summary(token, '?from=2025-01-01&to=2025-12-31')).toEqual([
+    expect(await summary(token, { from: '2025-01-01', to: '2025-12-31' })).toEqual([
       {
         currency: 'EUR',
         ...zero,
@@ -216,7 +216,7 @@ describe('GET /api/v1/reports/summary', () => {
     await invoice({ status: 'sent', total: 2, issueDate: '2025-01-01' })
     await invoice({ status: 'sent', total: 4, issueDate: '2025-06-30' })
     await invoice({ status: 'sent', total: 8, issueDate: '2025-07-01' })
-    expect((await summary(token, '?to=2025-06-30'))[0]).toMatchObject({ invoiced: 2 + 4 })
+    expect((await summary(token, { to: '2025-06-30' }))[0]).toMatchObject({ invoiced: 2 + 4 })
   })
 })
 
@@ -302,7 +302,7 @@ describe('GET /api/v1/reports/revenue', () => {
     await invoice({ status: 'sent', total: 7, issueDate: '2024-12-31' })
     await invoice({ status: 'sent', total: 5, currency: 'JPY', issueDate: '2025-07-01' })
 
-    const rows = await revenue(token, '?from=2025-01-01&to=2025-06-30')
+    const rows = await revenue(token, { from: '2025-01-01', to: '2025-06-30' })
     const activity: Record<string, Partial<RevenueRow>> = {
       '2025-02 USD': { invoiced: 100 },
       '2025-03 EUR': { invoiced: 50 },
@@ -328,7 +328,7 @@ describe('GET /api/v1/reports/revenue', () => {
         { amount: 200, paidAt: '2025-01-31T10:00:00Z' },
       ],
     })
-    expect(await revenue(token, '?from=2025-01-01&to=2025-02-28')).toEqual([
+    expect(await revenue(token, { from: '2025-01-01', to: '2025-02-28' })).toEqual([
       { month: '2025-01', currency: 'USD', invoiced: 300, collected: 100 },
       { month: '2025-02', currency: 'USD', invoiced: 0, collected: 200 },
     ])
@@ -340,7 +340,7 @@ describe('GET /api/v1/reports/revenue', () => {
     await invoice({ status: 'sent', total: 2, issueDate: '2025-01-15' })
     await invoice({ status: 'sent', total: 4, issueDate: '2025-02-10' })
     await invoice({ status: 'sent', total: 8, issueDate: '2025-02-11' })
-    expect(await revenue(token, '?from=2025-01-15&to=2025-02-10')).toEqual([
+    expect(await revenue(token, { from: '2025-01-15', to: '2025-02-10' })).toEqual([
       { month: '2025-01', currency: 'USD', invoiced: 2, collected: 0 },
       { month: '2025-02', currency: 'USD', invoiced: 4, collected: 0 },
     ])
@@ -363,25 +363,34 @@ describe('GET /api/v1/reports/revenue', () => {
     const { token, invoice } = await newUser()
     await invoice({ status: 'draft', total: 5, issueDate: '2025-03-01' })
     await invoice({ status: 'sent', total: 5, issueDate: '2024-03-01' })
-    expect(await revenue(token, '?from=2025-01-01&to=2025-12-31')).toEqual([])
+    expect(await revenue(token, { from: '2025-01-01', to: '2025-12-31' })).toEqual([])
   })
 
   test('when the period touches 120 months, then it answers them all; 121 months is a VALIDATION_ERROR', async () => {
     const { token, invoice } = await newUser()
     await invoice({ status: 'sent', total: 5, issueDate: '2020-01-01' })
-    const rows = await revenue(token, '?from=2016-01-31&to=2025-12-01')
+    const rows = await revenue(token, { from: '2016-01-31', to: '2025-12-01' })
     expect(rows).toHaveLength(120)
     expect([rows[0]!.month, rows.at(-1)!.month]).toEqual(['2016-01', '2025-12'])
-    await expectValidationError(await get(token, 'revenue', '?from=2015-12-31&to=2025-12-01'), '/query/to')
-    await expectValidationError(await get(token, 'revenue', '?from=2000-01-01'), '/query/from')
+    await expectValidationError(
+      await reports(token).revenue.get({ query: { from: '2015-12-31', to: '2025-12-01' } }),
+      '/query/to',
+    )
+    await expectValidationError(
+      await reports(token).revenue.get({ query: { from: '2000-01-01' } }),
+      '/query/from',
+    )
   })
 })
 
 describe('report parameters', () => {
   test('when `to` is before `from`, then 400 VALIDATION_ERROR naming /query/to', async () => {
     const { token } = await newUser()
-    for (const report of ['summary', 'revenue']) {
-      await expectValidationError(await get(token, report, '?from=2026-03-02&to=2026-03-01'), '/query/to')
+    for (const report of ['summary', 'revenue'] as const) {
+      await expectValidationError(
+        await reports(token)[report].get({ query: { from: '2026-03-02', to: '2026-03-01' } }),
+        '/query/to',
+      )
     }
   })
 
@@ -397,21 +406,30 @@ describe('report parameters', () => {
   for (const date of badDates) {
     test(`when a date is ${date}, then 400 VALIDATION_ERROR naming it`, async () => {
       const { token } = await newUser()
-      for (const report of ['summary', 'revenue']) {
-        await expectValidationError(await get(token, report, `?from=${date}&to=2026-12-31`), '/query/from')
-        await expectValidationError(await get(token, report, `?from=2000-01-01&to=${date}`), '/query/to')
+      for (const report of ['summary', 'revenue'] as const) {
+        await expectValidationError(
+          await reports(token)[report].get({ query: { from: date, to: '2026-12-31' } }),
+          '/query/from',
+        )
+        await expectValidationError(
+          await reports(token)[report].get({ query: { from: '2000-01-01', to: date } }),
+          '/query/to',
+        )
       }
     })
   }
 
   test('when a leap day is sent, then it is a date like any other', async () => {
     const { token } = await newUser()
-    expect(await summary(token, '?from=2024-02-29&to=2024-02-29')).toEqual([])
+    expect(await summary(token, { from: '2024-02-29', to: '2024-02-29' })).toEqual([])
   })
 
   test('when `from` is after today and `to` is left out, then 400 VALIDATION_ERROR naming /query/from', async () => {
     const { token } = await newUser()
-    await expectValidationError(await get(token, 'summary', `?from=${dayIn('UTC', 2)}`), '/query/from')
+    await expectValidationError(
+      await reports(token).summary.get({ query: { from: dayIn('UTC', 2) } }),
+      '/query/from',
+    )
   })
 
   test('when an unknown parameter is sent, then 400 VALIDATION_ERROR', async () => {
@@ -421,15 +439,15 @@ describe('report parameters', () => {
       ['revenue', '?from=2026-01-01&month=2026-01'],
       ['aging', '?from=2026-01-01'],
     ] as const) {
-      const res = await get(token, report, query)
+      const res = await t.request(`/api/v1/reports/${report}${query}`, { token })
       expect(res.status).toBe(400)
       expect(((await res.json()) as ErrorEnvelope).error.code).toBe('VALIDATION_ERROR')
     }
   })
 
   test('when no token is sent, then 401 for every report', async () => {
-    for (const report of ['summary', 'aging', 'revenue']) {
-      const res = await t.request(`/api/v1/reports/${report}`)
+    for (const report of ['summary', 'aging', 'revenue'] as const) {
+      const res = await edenClient(t).api.v1.reports[report].get()
       expect(res.status).toBe(401)
     }
   })
