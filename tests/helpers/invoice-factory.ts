@@ -59,8 +59,10 @@ export function invoiceFactory(db: Database, userId: string) {
     const issued = spec.status !== 'draft'
     const nextSeq = sql<string>`(select coalesce(max(number_seq), 0) + 1 from invoices where user_id = ${userId})`
     // One line carries the total: the database refuses totals that are not the sums of their lines.
+    // The customer first: with the embedded database's single connection, the transaction holds it.
+    const customerId = await customer()
     return db.transaction().execute(async (trx) => {
-      const id = await insertInvoice(trx, spec, issued, nextSeq, payments)
+      const id = await insertInvoice(trx, customerId, spec, issued, nextSeq, payments)
       await trx
         .insertInto('invoice_items')
         .values({
@@ -83,6 +85,7 @@ export function invoiceFactory(db: Database, userId: string) {
 
   async function insertInvoice(
     db: Database,
+    customerId: string,
     spec: InvoiceSpec,
     issued: boolean,
     nextSeq: ReturnType<typeof sql<string>>,
@@ -92,7 +95,7 @@ export function invoiceFactory(db: Database, userId: string) {
       .insertInto('invoices')
       .values({
         user_id: userId,
-        customer_id: await customer(),
+        customer_id: customerId,
         status: spec.status,
         number_seq: issued ? nextSeq : null,
         number: issued ? sql<string>`'INV-' || lpad(${nextSeq}::text, 4, '0')` : null,
