@@ -62,8 +62,7 @@ describe('payments', () => {
     const paidAt = '2026-01-20T10:00:00.000Z'
     expect((await payments(token, invoice.id).post({ amount: 6_000, paidAt })).status).toBe(201)
     const paid = await getInvoice(token, invoice.id)
-    // The client reads ISO timestamps in answers as dates.
-    expect(paid).toMatchObject({ status: 'paid', amountPaid: 10_000, amountDue: 0, paidAt: new Date(paidAt) })
+    expect(paid).toMatchObject({ status: 'paid', amountPaid: 10_000, amountDue: 0, paidAt })
     expect(paid.payments.map((p) => p.amount)).toEqual([4_000, 6_000])
     expect(paid.payments[1]!.method).toBe('other')
     const events = await edenClient(t, token).api.v1.invoices({ id: invoice.id }).events.get()
