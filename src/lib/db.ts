@@ -273,7 +273,14 @@ function guardReservations(
     const reserved = await withDeadline(
       reserve(),
       deadlines.acquireMs,
-      () => deadlineError('CONNECT_TIMEOUT', `no database connection within ${deadlines.acquireMs} ms`),
+      () =>
+        Object.assign(
+          deadlineError(
+            'CONNECT_TIMEOUT',
+            `connection pool: no database connection free within ${deadlines.acquireMs} ms`,
+          ),
+          { poolWait: true },
+        ),
       (connection) => connection.release(),
     )
     return guardReservation(reserved, sessions, deadlines.queryMs)

@@ -189,9 +189,12 @@ export function errorHandler(deps: { logger: Logger; routes: () => readonly Rout
         return reply(404, 'NOT_FOUND', `No route for ${request.method} ${pathname}`)
       }
       if (isDatabaseUnavailable(error)) {
+        // A wait for a pooled connection (every one busy, or reconnecting) reads differently in the logs from a
+        // database that refuses or drops connections: `grep "connection pool"` finds the former.
+        const poolWait = (error as { poolWait?: boolean }).poolWait === true
         deps.logger.error(
           { err: error, code: 'SERVICE_UNAVAILABLE', requestId: meta.requestId },
-          'database unavailable',
+          poolWait ? 'database unavailable: no connection from the connection pool' : 'database unavailable',
         )
         return reply(503, 'SERVICE_UNAVAILABLE', 'The database cannot be reached; retry shortly', undefined, {
           'retry-after': '5',

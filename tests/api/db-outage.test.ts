@@ -149,6 +149,35 @@ describe('database outage', () => {
     }, 30_000)
   }
 
+  test('when every pooled connection is busy for longer than the connect timeout, then 503 and the log names the connection pool', async () => {
+    expect((await me()).status).toBe(200)
+    const poolMax = deps.database.poolMax
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    // Every connection of the pool held by a transaction that waits.
+    const holders = Array.from({ length: poolMax }, () =>
+      deps.database.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx)
+        await released
+      }),
+    )
+    await Bun.sleep(200)
+    try {
+      const started = performance.now()
+      const res = await me()
+      expect(res.status).toBe(503)
+      expect(performance.now() - started).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_SECONDS * 1000 - 100)
+      const line = logs.findLast((l) => l['code'] === 'SERVICE_UNAVAILABLE')
+      expect(line?.message).toContain('connection pool')
+    } finally {
+      release()
+      await Promise.all(holders)
+    }
+    expect((await me()).status).toBe(200)
+  }, 30_000)
+
   test('when the connection closes while a transaction waits between statements, then the next statement fails with a connection error and the pool serves the next transaction', async () => {
     const db = deps.database.db
     const failure = await db
