@@ -1,4 +1,13 @@
 import type { ColumnType, Generated } from 'kysely'
+// The lifecycle table of the invoice module is the one list of statuses, events, methods and reasons.
+import type {
+  CreditReason,
+  InvoiceEventType,
+  InvoiceStatus,
+  PaymentMethod,
+} from '../src/modules/invoices/lifecycle'
+
+export type { CreditReason, InvoiceEventType, InvoiceStatus, PaymentMethod }
 
 /** `bigint` columns arrive as strings through postgres.js; repositories convert them at their edge. */
 export type Int8 = ColumnType<string, number | bigint | string, number | bigint | string>
@@ -36,6 +45,10 @@ export interface UsersTable {
   next_invoice_number: Int8Default
   /** The highest invoice number issued so far; `next_invoice_number` can never go at or below it. */
   last_invoice_number: Int8Default
+  credit_note_prefix: Generated<string>
+  next_credit_note_number: Int8Default
+  /** The highest credit note number issued so far. */
+  last_credit_note_number: Int8Default
   timezone: Generated<string>
   version: Generated<number>
   created_at: Timestamp
@@ -71,16 +84,6 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp
 }
 
-export type InvoiceStatus = 'draft' | 'sent' | 'partially_paid' | 'paid' | 'void'
-export type PaymentMethod = 'bank_transfer' | 'card' | 'cash' | 'check' | 'other'
-export type InvoiceEventType =
-  | 'created'
-  | 'updated'
-  | 'sent'
-  | 'payment_recorded'
-  | 'paid'
-  | 'voided'
-  | 'pdf_regenerated'
 
 /** Calendar dates travel as `YYYY-MM-DD` strings both ways (postgres.js is told not to parse them). */
 export type CalendarDate = ColumnType<string, string, string>
@@ -120,6 +123,8 @@ export interface InvoicesTable {
   tax_total: Int8Default
   total: Int8Default
   amount_paid: Int8Default
+  /** The sum of the invoice's credit notes. */
+  credited_total: Int8Default
   pdf_key: string | null
   pdf_sha256: string | null
   pdf_size: number | null
@@ -209,9 +214,54 @@ export interface ReportMonthlyTotalsTable {
   payments: number
 }
 
+export interface CreditNotesTable {
+  id: Generated<string>
+  user_id: string
+  invoice_id: string
+  customer_id: string
+  number: string
+  number_seq: Int8
+  reason: CreditReason
+  memo: string | null
+  currency: string
+  discount_percent: Numeric
+  subtotal: Int8
+  discount_total: Int8
+  tax_total: Int8
+  total: Int8
+  applied_to_balance: Int8
+  refund_due: Int8
+  bill_to: Json<BillToJson>
+  seller: Json<SellerJson>
+  issue_date: CalendarDate
+  issued_at: ColumnType<Date, Date | string, never>
+  pdf_key: string
+  pdf_sha256: string
+  pdf_size: number
+  pdf_generated_at: ColumnType<Date, Date | string, Date | string>
+  created_at: Timestamp
+}
+
+export interface CreditNoteItemsTable {
+  id: Generated<string>
+  credit_note_id: string
+  user_id: string
+  invoice_item_id: string
+  position: number
+  description: string
+  quantity: Numeric
+  unit_price: Int8
+  tax_rate: Numeric
+  subtotal: Int8
+  discount: Int8
+  tax: Int8
+  total: Int8
+}
+
 /** Where a user raised `nextInvoiceNumber` past the number after the last one used. */
 export interface InvoiceNumberSkipsTable {
   user_id: string
+  series: ColumnType<'invoice' | 'credit_note', 'invoice' | 'credit_note' | undefined, never>
   after_seq: Int8
   next_seq: Int8
   at: Generated<Timestamp>
@@ -225,6 +275,8 @@ export interface DB {
   invoice_items: InvoiceItemsTable
   payments: PaymentsTable
   invoice_events: InvoiceEventsTable
+  credit_notes: CreditNotesTable
+  credit_note_items: CreditNoteItemsTable
   customers: CustomersTable
   report_open_balances: ReportOpenBalancesTable
   report_draft_counts: ReportDraftCountsTable

@@ -10,8 +10,10 @@ import { customersModule } from './modules/customers'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { invoicesModule } from './modules/invoices'
+import { refreshDraftSearch } from './modules/invoices/writes'
 import { issuingModule } from './modules/issuing'
 import { meModule } from './modules/me'
+import { resolveUser } from './modules/me/service'
 import { paymentsModule } from './modules/payments'
 import { reportsModule } from './modules/reports'
 import { authPlugins } from './plugins/auth'
@@ -41,7 +43,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { config, logger, database, storage } = deps
   const db = database.db
-  const { authenticate, auth } = authPlugins({ verifier: deps.verifier, db, logger })
+  const { authenticate, auth } = authPlugins({ verifier: deps.verifier, db, logger, resolveUser })
   const metrics = deps.metrics ?? createMetrics({ database })
 
   // The error handler answers 405 for known paths; it reads the route table once the app is built.
@@ -63,7 +65,7 @@ export function createApp(deps: AppDeps) {
     .use(docsPagePlugin({ path: '/docs', specPath: '/docs/json' }))
     .use(healthModule({ database, storage, logger }))
     .use(meModule({ db, auth }))
-    .use(customersModule({ db, auth }))
+    .use(customersModule({ db, auth, onRenamed: refreshDraftSearch }))
     .use(invoicesModule({ db, auth }))
     .use(issuingModule({ db, auth, storage, metrics, config, logger }))
     .use(paymentsModule({ db, auth }))

@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { Kysely, type LogEvent } from 'kysely'
+import { Kysely, type Transaction as KyselyTransaction, type LogEvent } from 'kysely'
 import { PostgresJSDialect } from 'kysely-postgres-js'
 import postgres from 'postgres'
 import type { DB } from '../../db/schema'
@@ -9,6 +9,8 @@ import type { Logger } from './logger'
 import { tenantGuard } from './tenant-guard'
 
 export type Database = Kysely<DB>
+/** A function that takes this type locks rows or needs its writes to commit together: it runs in the caller's transaction. */
+export type Transaction = KyselyTransaction<DB>
 
 /** The database without the tenant guard, for work that spans users by design (maintenance, migrations). */
 export const crossTenant = (db: Database): Database => db.withoutPlugins()

@@ -3,11 +3,15 @@ import { TokenCache } from '../lib/auth/token-cache'
 import { TokenRejectedError, type TokenVerifier, type VerifiedToken } from '../lib/auth/verifier'
 import type { Database } from '../lib/db'
 import type { Logger } from '../lib/logger'
-import { type AuthenticatedUser, resolveUser } from '../modules/me/service'
 import { AppError, type ErrorDetail } from '../shared/errors'
 import { cleanText } from '../shared/text'
 import { isApiPath } from './api-path'
-import { requestMeta } from './request-context'
+import { type AuthenticatedUser, requestMeta } from './request-context'
+
+export type { AuthenticatedUser }
+
+/** Finds or creates the user behind verified claims; the app gives the profile module's function. */
+export type ResolveUser = (db: Database, claims: VerifiedToken) => Promise<AuthenticatedUser>
 
 /** The scheme name is case-insensitive (RFC 9110 §11.1); the token is three base64url parts. */
 const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i
@@ -39,7 +43,12 @@ function cleanClaims(claims: VerifiedToken): VerifiedToken {
  * refused body is answered, so a request without a valid token gets 401 whatever its body or query. Routes
  * get the user through `resolve`, which reads what `transform` found.
  */
-export function authPlugins(deps: { verifier: TokenVerifier; db: Database; logger: Logger }) {
+export function authPlugins(deps: {
+  verifier: TokenVerifier
+  db: Database
+  logger: Logger
+  resolveUser: ResolveUser
+}) {
   const verified = new TokenCache<AuthenticatedUser>()
 
   const authenticate = async (request: Request): Promise<AuthenticatedUser> => {
@@ -66,7 +75,7 @@ export function authPlugins(deps: { verifier: TokenVerifier; db: Database; logge
         deps.logger.warn({ reason: error.reason, requestId: meta.requestId }, 'token rejected')
         throw unauthorized('Invalid or expired token', true)
       }
-      user = await resolveUser(deps.db, cleanClaims(claims))
+      user = await deps.resolveUser(deps.db, cleanClaims(claims))
       verified.set(token, user, claims.exp * 1000)
     }
     meta.userId = user.id

@@ -159,6 +159,7 @@ const CODE_MEANING: Record<ErrorCode, string> = {
   URI_TOO_LONG: 'the request line is over 8 KiB',
   UNSUPPORTED_MEDIA_TYPE: 'the body is not JSON',
   PAYMENT_EXCEEDS_BALANCE: 'the payment is larger than `amountDue`',
+  CREDIT_EXCEEDS_INVOICE: 'the credit note is larger than what is left to credit on the invoice',
   RATE_LIMIT_EXCEEDED: 'over the rate limit; `Retry-After` tells when to retry',
   HEADERS_TOO_LARGE: 'the request headers are over 16 KiB',
   INTERNAL_ERROR: 'a bug; the log has the details, the answer does not',
@@ -189,6 +190,10 @@ const CODE_EXAMPLE: Record<ErrorCode, { message: string; details?: { path: strin
   PAYMENT_EXCEEDS_BALANCE: {
     message: 'The payment exceeds the amount due (5000)',
     details: [{ path: '/amount', message: 'must be at most 5000' }],
+  },
+  CREDIT_EXCEEDS_INVOICE: {
+    message: 'Only 2 of invoice line 3 are left to credit',
+    details: [{ path: '/items/0/quantity', message: 'must be at most 2, what is left of the line' }],
   },
   RATE_LIMIT_EXCEEDED: { message: 'Too many requests; retry in 12 s' },
   HEADERS_TOO_LARGE: { message: 'The request headers are over 16 KiB' },

@@ -1,6 +1,12 @@
 import { Elysia } from 'elysia'
-import type { AuthenticatedUser } from '../modules/me/service'
 import type { AppError } from '../shared/errors'
+
+/** The user a verified token names, as every route sees it. */
+export interface AuthenticatedUser {
+  id: string
+  sub: string
+  email: string | null
+}
 
 export interface RequestMeta {
   requestId: string

@@ -4,7 +4,7 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { errorAnswers, IfMatchHeaders, sends } from '../../shared/schemas'
 import { IdempotencyHeaders } from '../idempotency/model'
-import { idempotentCreate } from '../idempotency/service'
+import { idempotentCreate, respond } from '../idempotency/service'
 import {
   Customer,
   CustomerCreate,
@@ -21,11 +21,19 @@ import {
   listCustomers,
   updateCustomer,
   type VersionedCustomer,
+  type RenameHook,
 } from './service'
 
 const PREFIX = '/api/v1/customers'
 
-export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
+export interface CustomersModuleDeps {
+  db: Database
+  auth: AuthPlugin
+  /** What else follows a customer's new name (the search text of its draft invoices), given by the app. */
+  onRenamed: RenameHook
+}
+
+export function customersModule(deps: CustomersModuleDeps) {
   const withEtag = (
     set: { headers: Record<string, unknown> },
     { version, ...customer }: VersionedCustomer,
@@ -51,11 +59,11 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
       '',
       async ({ user, body, headers, set, status }) => {
         const request = { userId: user.id, key: headers['idempotency-key'], collection: PREFIX, body }
-        const customer = await idempotentCreate(deps.db, request, set, async (trx) => {
+        const answer = await idempotentCreate(deps.db, request, async (trx) => {
           const { version, ...resource } = await createCustomer(trx, user.id, body)
           return { resource, etag: etagFor(ETAG_KIND, resource.id, version) }
         })
-        return status(201, customer)
+        return status(201, respond(set, answer))
       },
       {
         body: CustomerCreate,
@@ -85,7 +93,7 @@ export function customersModule(deps: { db: Database; auth: AuthPlugin }) {
     .patch(
       '/:id',
       async ({ user, params, body, headers, set }) =>
-        withEtag(set, await updateCustomer(deps.db, user.id, params.id, body, headers['if-match'] ?? null)),
+        withEtag(set, await updateCustomer(deps.db, user.id, params.id, body, headers['if-match'] ?? null, deps.onRenamed)),
       {
         params: CustomerParams,
         body: CustomerPatch,

@@ -1,10 +1,9 @@
-import type { Database } from '../../lib/db'
+import type { Database, Transaction } from '../../lib/db'
 import { AppError, notFound } from '../../shared/errors'
 import { expectedVersion } from '../../shared/etag'
 import { toAddressJson, trimStrings } from '../../shared/input'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
 import { foldForSearch, searchTextOf } from '../../shared/search'
-import { refreshDraftSearch } from '../invoices/service'
 import type { Customer, CustomerCreate, CustomerListQuery, CustomerPatch } from './model'
 import {
   type CustomerRow,
@@ -100,6 +99,12 @@ function toUpdate(patch: CustomerPatch): CustomerUpdate {
   return update
 }
 
+/**
+ * Run in the rename's transaction. Customers import no other module: the invoices module, which keeps its
+ * drafts' search text in step with the name, is given here by the app.
+ */
+export type RenameHook = (trx: Transaction, userId: string, customerId: string, name: string) => Promise<void>
+
 /** Updates under a row lock, so the If-Match check and the recomputed search text see the row they change. */
 export async function updateCustomer(
   db: Database,
@@ -107,6 +112,7 @@ export async function updateCustomer(
   id: string,
   body: CustomerPatch,
   ifMatch: string | null,
+  onRenamed: RenameHook,
 ): Promise<VersionedCustomer> {
   const patch = trimStrings(body)
   return db.transaction().execute(async (trx) => {
@@ -119,7 +125,7 @@ export async function updateCustomer(
       update.search_text = searchTextOf(patch.name ?? current.name, email)
     }
     if (patch.name !== undefined && patch.name !== current.name) {
-      await refreshDraftSearch(trx, userId, id, patch.name)
+      await onRenamed(trx, userId, id, patch.name)
     }
     return toCustomer(await updateRow(trx, userId, id, update))
   })

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
-import type { Database } from '../../lib/db'
+import type { Database, Transaction } from '../../lib/db'
 import { AppError, type ErrorCode, type ErrorDetail } from '../../shared/errors'
 import {
   claimKey,
@@ -29,9 +29,24 @@ export interface WorkResult<T> {
   headers?: Record<string, string>
 }
 
+/** What the controller answers: the work's status, body and headers, marked when it is a replay. */
+export interface Answer<T> {
+  status: number
+  body: T
+  headers: Record<string, string>
+}
+
+/** Elysia's `set`: where a controller puts an answer's status and headers. */
 interface ResponseTarget {
   status?: number | string
   headers: Record<string, string | number>
+}
+
+/** Puts an answer's status and headers on the response and gives its body to return. */
+export function respond<T>(target: ResponseTarget, answer: Answer<T>): T {
+  target.status = answer.status
+  Object.assign(target.headers, answer.headers)
+  return answer.body
 }
 
 /** The same JSON value serialises the same way whatever the order of its keys. */
@@ -51,17 +66,16 @@ const hashRequest = (request: IdempotentRequest) =>
     .update(`${request.method} ${request.path}\n${canonicalJson(request.body)}`)
     .digest('hex')
 
-function apply<T>(target: ResponseTarget, result: WorkResult<T>): T {
-  target.status = result.status
+function answer<T>(result: WorkResult<T>, extra: Record<string, string> = {}): Answer<T> {
+  const headers: Record<string, string> = { ...extra }
   for (const name of REPLAYED_HEADERS) {
     const value = result.headers?.[name]
-    if (value !== undefined) target.headers[name] = value
+    if (value !== undefined) headers[name] = value
   }
-  return result.body
+  return { status: result.status, body: result.body, headers }
 }
 
-function replay<T>(row: IdempotencyRow, target: ResponseTarget): T {
-  target.headers['idempotent-replayed'] = 'true'
+function replay<T>(row: IdempotencyRow): Answer<T> {
   const body = row.response_body as { error?: { code: ErrorCode; message: string; details?: ErrorDetail[] } }
   if (row.response_status !== null && row.response_status >= 400 && body?.error) {
     throw new AppError(body.error.code, body.error.message, {
@@ -69,11 +83,14 @@ function replay<T>(row: IdempotencyRow, target: ResponseTarget): T {
       headers: { 'idempotent-replayed': 'true' },
     })
   }
-  return apply(target, {
-    status: row.response_status ?? 200,
-    body: row.response_body as T,
-    headers: row.response_headers ?? {},
-  })
+  return answer(
+    {
+      status: row.response_status ?? 200,
+      body: row.response_body as T,
+      headers: row.response_headers ?? {},
+    },
+    { 'idempotent-replayed': 'true' },
+  )
 }
 
 const reused = () =>
@@ -110,10 +127,9 @@ const MAX_CLAIM_ATTEMPTS = 3
 export async function withIdempotency<T>(
   db: Database,
   request: IdempotentRequest,
-  target: ResponseTarget,
-  work: (trx: Database) => Promise<WorkResult<T>>,
-): Promise<T> {
-  if (request.key === undefined) return apply(target, await db.transaction().execute(work))
+  work: (trx: Transaction) => Promise<WorkResult<T>>,
+): Promise<Answer<T>> {
+  if (request.key === undefined) return answer(await db.transaction().execute(work))
   const key = request.key
   if (!KEY_FORMAT.test(key)) {
     throw new AppError('VALIDATION_ERROR', 'Idempotency-Key must be 1–255 printable ASCII characters', {
@@ -151,7 +167,7 @@ export async function withIdempotency<T>(
       if (typeof code === 'string' && STILL_RUNNING_CODES.has(code)) throw stillInProgress()
       throw error
     }
-    if (outcome && 'done' in outcome) return apply(target, outcome.done)
+    if (outcome && 'done' in outcome) return answer(outcome.done)
     if (outcome) throw outcome.refused
 
     const row = await findKey(db, request.userId, key)
@@ -167,7 +183,7 @@ export async function withIdempotency<T>(
       continue
     }
     if (row.request_hash !== requestHash) throw reused()
-    return replay<T>(row, target)
+    return replay<T>(row)
   }
   throw stillInProgress()
 }
@@ -179,11 +195,10 @@ export async function withIdempotency<T>(
 export function idempotentCreate<T extends { id: string }>(
   db: Database,
   request: { userId: string; key: string | undefined; collection: string; body: unknown },
-  target: ResponseTarget,
-  create: (trx: Database) => Promise<{ resource: T; etag: string }>,
-): Promise<T> {
+  create: (trx: Transaction) => Promise<{ resource: T; etag: string }>,
+): Promise<Answer<T>> {
   const { collection, ...rest } = request
-  return withIdempotency(db, { ...rest, method: 'POST', path: collection }, target, async (trx) => {
+  return withIdempotency(db, { ...rest, method: 'POST', path: collection }, async (trx) => {
     const { resource, etag } = await create(trx)
     return { status: 201, body: resource, headers: { etag, location: `${collection}/${resource.id}` } }
   })

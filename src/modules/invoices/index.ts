@@ -4,7 +4,8 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { errorAnswers, IfMatchHeaders, sends } from '../../shared/schemas'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
-import { idempotentCreate, withIdempotency } from '../idempotency/service'
+import { idempotentCreate, respond, withIdempotency } from '../idempotency/service'
+import { EVENT_TYPES, statusesAllowing } from './lifecycle'
 import {
   Invoice,
   InvoiceCreate,
@@ -51,18 +52,18 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
     })
     .post(
       '',
-      async ({ user, body, headers, set, status }) => {
+      async ({ user, body, headers, set }) => {
         const request = {
           userId: user.id,
           key: headers['idempotency-key'],
           collection: INVOICES_PREFIX,
           body,
         }
-        const invoice = await idempotentCreate(db, request, set, async (trx) => {
+        const answer = await idempotentCreate(db, request, async (trx) => {
           const resource = await createInvoice(trx, user.id, body)
           return { resource, etag: invoiceEtag(resource) }
         })
-        return status(201, invoice)
+        return respond(set, answer)
       },
       {
         body: InvoiceCreate,
@@ -91,7 +92,12 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
     .patch(
       '/:id',
       async ({ user, params, body, headers, set }) =>
-        withEtag(set, await updateInvoice(db, user.id, params.id, body, headers['if-match'] ?? null)),
+        withEtag(
+          set,
+          await db
+            .transaction()
+            .execute((trx) => updateInvoice(trx, user.id, params.id, body, headers['if-match'] ?? null)),
+        ),
       {
         params: InvoiceParams,
         body: InvoicePatch,
@@ -109,7 +115,9 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
     .delete(
       '/:id',
       async ({ user, params, headers, status }) => {
-        await deleteInvoice(db, user.id, params.id, headers['if-match'] ?? null)
+        await db
+          .transaction()
+          .execute((trx) => deleteInvoice(trx, user.id, params.id, headers['if-match'] ?? null))
         return status(204, undefined)
       },
       {
@@ -131,11 +139,11 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
       async ({ user, params, headers, set }) => {
         const path = `${INVOICES_PREFIX}/${params.id}/void`
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
-        const invoice = await withIdempotency(db, request, set, async (trx) => {
+        const answer = await withIdempotency(db, request, async (trx) => {
           const voided = await voidInvoice(trx, user.id, params.id, headers['if-match'] ?? null)
           return { status: 200, body: voided, headers: { etag: invoiceEtag(voided) } }
         })
-        return invoice
+        return respond(set, answer)
       },
       {
         params: InvoiceParams,
@@ -144,7 +152,10 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
         detail: {
           operationId: 'voidInvoice',
           summary: 'Void a sent invoice',
-          description: 'Only a `sent` invoice without payments; drafts are deleted instead.',
+          description:
+            `Only a ${statusesAllowing('void').map((status) => `\`${status}\``).join(', ')} invoice that has ` +
+            'no payments and no credit notes; drafts are deleted instead, and paid or credited invoices are ' +
+            'corrected by a credit note.',
         },
       },
     )
@@ -155,8 +166,8 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
         operationId: 'listInvoiceEvents',
         summary: "The invoice's audit trail, oldest first",
         description:
-          'Every change of the invoice as an event (`created`, `updated`, `sent`, `payment_recorded`, `paid`, ' +
-          '`voided`, `pdf_regenerated`) with who made it and when, written in the same transaction as the change.',
+          `Every change of the invoice as an event (${EVENT_TYPES.map((type) => `\`${type}\``).join(', ')}) ` +
+          'with who made it and when, written in the same transaction as the change.',
       },
     })
 }

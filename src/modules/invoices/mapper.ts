@@ -1,101 +1,60 @@
-import type { PaymentMethod } from '../../../db/schema'
-import { parseMinorUnits } from '../../shared/money'
-import type { Invoice, Payment } from './model'
-import type { EventRow, InvoiceViewRow, PaymentJson } from './repository'
+import type { Invoice, InvoiceEvent, Payment } from './model'
+import { amountDue } from './lifecycle'
+import type { EventRow, InvoiceView, PaymentRecord } from './repository'
 
-const iso = (value: Date | string) => (value instanceof Date ? value : new Date(value)).toISOString()
-const isoOrNull = (value: Date | string | null) => (value === null ? null : iso(value))
-const money = (value: number | string) => parseMinorUnits(value)
+const iso = (value: Date) => value.toISOString()
+const isoOrNull = (value: Date | null) => (value === null ? null : iso(value))
 
-export function toPayment(
-  row:
-    | PaymentJson
-    | {
-        id: string
-        amount: string
-        paid_at: Date
-        method: PaymentMethod
-        reference: string | null
-        created_at: Date
-      },
-): Payment {
+export function toPayment(record: PaymentRecord): Payment {
   return {
-    id: row.id,
-    amount: money(row.amount),
-    paidAt: iso(row.paid_at),
-    method: row.method as PaymentMethod,
-    reference: row.reference,
-    createdAt: iso(row.created_at),
+    id: record.id,
+    invoiceId: record.invoiceId,
+    amount: record.amount,
+    paidAt: iso(record.paidAt),
+    method: record.method,
+    reference: record.reference,
+    createdAt: iso(record.createdAt),
   }
 }
 
-export function toInvoice(row: InvoiceViewRow): Invoice {
-  const draft = row.status === 'draft'
-  const total = money(row.total)
-  const amountPaid = money(row.amount_paid)
+/** The answer for an invoice: drafts show the live customer and profile, issued ones their frozen copies. */
+export function toInvoice(view: InvoiceView): Invoice {
+  const draft = view.status === 'draft'
   return {
-    id: row.id,
-    number: row.number,
-    status: row.status,
-    customerId: row.customer_id,
-    billTo:
-      !draft && row.bill_to
-        ? row.bill_to
-        : {
-            name: row.customer_name,
-            email: row.customer_email,
-            taxId: row.customer_tax_id,
-            address: row.customer_address,
-          },
-    from:
-      !draft && row.seller
-        ? row.seller
-        : {
-            companyName: row.profile_company_name,
-            email: row.profile_email,
-            phone: row.profile_phone,
-            taxId: row.profile_tax_id,
-            address: row.profile_address,
-          },
-    currency: row.currency,
-    issueDate: row.issue_date,
-    dueDate: row.due_date,
-    discountPercent: Number(row.discount_percent),
-    notes: row.notes,
-    items: row.items.map((item) => ({
-      id: item.id,
-      description: item.description,
-      quantity: Number(item.quantity),
-      unitPrice: money(item.unit_price),
-      taxRate: Number(item.tax_rate),
-      subtotal: money(item.subtotal),
-      discount: money(item.discount),
-      tax: money(item.tax),
-      total: money(item.total),
-    })),
-    subtotal: money(row.subtotal),
-    discountTotal: money(row.discount_total),
-    taxTotal: money(row.tax_total),
-    total,
-    amountPaid,
+    id: view.id,
+    number: view.number,
+    status: view.status,
+    customerId: view.customerId,
+    billTo: !draft && view.billTo ? view.billTo : view.customer,
+    from: !draft && view.seller ? view.seller : view.profile,
+    currency: view.currency,
+    issueDate: view.issueDate,
+    dueDate: view.dueDate,
+    discountPercent: view.discountPercent,
+    notes: view.notes,
+    items: view.items,
+    subtotal: view.subtotal,
+    discountTotal: view.discountTotal,
+    taxTotal: view.taxTotal,
+    total: view.total,
+    amountPaid: view.amountPaid,
+    creditedTotal: view.creditedTotal,
     // A draft may total below zero (it cannot be sent so); nothing is ever due below zero.
-    amountDue: Math.max(0, total - amountPaid),
-    isOverdue: row.is_overdue,
-    payments: row.payments.map(toPayment),
-    pdf:
-      row.pdf_sha256 && row.pdf_size !== null && row.pdf_generated_at
-        ? { sha256: row.pdf_sha256, size: row.pdf_size, generatedAt: iso(row.pdf_generated_at) }
-        : null,
-    sentAt: isoOrNull(row.sent_at),
-    paidAt: isoOrNull(row.paid_at),
-    voidedAt: isoOrNull(row.voided_at),
-    version: row.version,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    amountDue: amountDue(view),
+    isOverdue: view.isOverdue,
+    creditNotes: view.creditNotes.map((note) => ({ ...note, issuedAt: iso(note.issuedAt) })),
+    payments: view.payments.map(toPayment),
+    pdf: view.pdf && { sha256: view.pdf.sha256, size: view.pdf.size, generatedAt: iso(view.pdf.generatedAt) },
+    sentAt: isoOrNull(view.sentAt),
+    paidAt: isoOrNull(view.paidAt),
+    voidedAt: isoOrNull(view.voidedAt),
+    version: view.version,
+    createdAt: iso(view.createdAt),
+    updatedAt: iso(view.updatedAt),
   }
 }
 
-export function toEvent(row: EventRow) {
+export function toEvent(row: EventRow): InvoiceEvent {
   return {
     id: row.id,
     type: row.type,

@@ -12,9 +12,11 @@ import {
   PageLimit,
   Text,
 } from '../../shared/schemas'
+import { EVENT_TYPES, PAYMENT_METHODS, STATUSES } from './lifecycle'
+
+export { EVENT_TYPES, PAYMENT_METHODS, STATUSES }
 
 export const MAX_ITEMS = 500
-export const STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'void'] as const
 export const SORTS = [
   'issueDate',
   '-issueDate',
@@ -24,16 +26,6 @@ export const SORTS = [
   '-total',
   'number',
   '-number',
-] as const
-export const PAYMENT_METHODS = ['bank_transfer', 'card', 'cash', 'check', 'other'] as const
-export const EVENT_TYPES = [
-  'created',
-  'updated',
-  'sent',
-  'payment_recorded',
-  'paid',
-  'voided',
-  'pdf_regenerated',
 ] as const
 
 export const CalendarDate = (description?: string) =>
@@ -129,6 +121,7 @@ export const Payment = named(
   'Payment',
   t.Object({
     id: t.String({ format: 'uuid' }),
+    invoiceId: t.String({ format: 'uuid' }),
     amount: Money('Amount paid'),
     paidAt: t.String({ format: 'date-time' }),
     method: literals(PAYMENT_METHODS),
@@ -165,6 +158,19 @@ export const Seller = named(
   ),
 )
 
+export const CreditNoteRef = named(
+  'CreditNoteRef',
+  t.Object(
+    {
+      id: t.String({ format: 'uuid' }),
+      number: t.String(),
+      total: Money('Credited'),
+      issuedAt: t.String({ format: 'date-time' }),
+    },
+    { description: 'A credit note issued against the invoice; `GET /api/v1/credit-notes/{id}` has the rest' },
+  ),
+)
+
 /** The stored PDF of an issued invoice. */
 export const InvoicePdf = named(
   'InvoicePdf',
@@ -198,10 +204,12 @@ export const Invoice = named(
     taxTotal: Money('Sum of line taxes'),
     total: Money('Sum of line totals'),
     amountPaid: Money('Sum of payments'),
-    amountDue: Money('max(0, total − amountPaid)'),
+    creditedTotal: Money('Sum of the credit notes issued against the invoice'),
+    amountDue: Money('max(0, total − amountPaid − creditedTotal)'),
     isOverdue: t.Boolean({
       description: "sent or partially paid, and due before today in the profile's time zone",
     }),
+    creditNotes: t.Array(CreditNoteRef),
     payments: t.Array(Payment),
     pdf: Nullable(InvoicePdf),
     sentAt: Nullable(t.String({ format: 'date-time' })),
@@ -255,25 +263,5 @@ export const InvoiceEvent = named(
     data: t.Record(t.String(), t.Unknown()),
   }),
 )
+export type InvoiceEvent = typeof InvoiceEvent.static
 export const InvoiceEvents = named('InvoiceEvents', t.Object({ data: t.Array(InvoiceEvent) }))
-
-export const PaymentCreate = named(
-  'PaymentCreate',
-  t.Object(
-    {
-      amount: Type.Integer({
-        minimum: 1,
-        maximum: Number.MAX_SAFE_INTEGER,
-        description: 'Minor units; at most amountDue',
-      }),
-      paidAt: t.Optional(t.String({ format: 'date-time', description: 'Defaults to now' })),
-      method: t.Optional(literals(PAYMENT_METHODS, { description: '`other` when absent' })),
-      reference: OptionalNullable(Text(200)),
-    },
-    {
-      additionalProperties: false,
-      examples: [{ amount: 5000, method: 'bank_transfer', reference: 'SEPA 2026-01' }],
-    },
-  ),
-)
-export type PaymentCreate = typeof PaymentCreate.static

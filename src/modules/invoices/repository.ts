@@ -2,48 +2,182 @@ import { type Insertable, type Selectable, sql, type Updateable } from 'kysely'
 import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type {
   AddressJson,
+  BillToJson,
   InvoiceEventsTable,
   InvoiceEventType,
   InvoiceItemsTable,
   InvoiceStatus,
   InvoicesTable,
+  PaymentMethod,
+  SellerJson,
 } from '../../../db/schema'
-import type { Database } from '../../lib/db'
+import type { Database, Transaction } from '../../lib/db'
 import { precompiled } from '../../lib/precompiled'
+import { parseMinorUnits } from '../../shared/money'
 import { containsPattern } from '../../shared/search'
 
-export type InvoiceRow = Selectable<InvoicesTable>
+type InvoiceRow = Selectable<InvoicesTable>
 export type NewInvoice = Insertable<InvoicesTable>
 export type InvoiceUpdate = Updateable<InvoicesTable>
 export type NewItem = Insertable<InvoiceItemsTable>
 
-/** Item and payment rows as they come out of `json_agg`: numbers where the table has strings. */
-export interface ItemJson {
-  id: string
-  description: string
-  quantity: number | string
-  unit_price: number | string
-  tax_rate: number | string
-  subtotal: number | string
-  discount: number | string
-  tax: number | string
-  total: number | string
+/** Where an issued document's PDF is stored, and what was stored. */
+export interface StoredPdfRef {
+  key: string
+  sha256: string
+  size: number
+  generatedAt: Date
 }
 
-export interface PaymentJson {
+/**
+ * An invoice as the rest of the module reads it: camelCase, money as integer minor units, decimals as numbers
+ * (three fraction digits at most, exact in a double), timestamps as instants.
+ */
+export interface InvoiceRecord {
   id: string
-  amount: number | string
-  paid_at: string
-  method: string
+  userId: string
+  customerId: string
+  number: string | null
+  numberSeq: number | null
+  status: InvoiceStatus
+  currency: string
+  issueDate: string
+  dueDate: string
+  discountPercent: number
+  notes: string | null
+  billTo: BillToJson | null
+  seller: SellerJson | null
+  subtotal: number
+  discountTotal: number
+  taxTotal: number
+  total: number
+  amountPaid: number
+  creditedTotal: number
+  pdf: StoredPdfRef | null
+  sentAt: Date | null
+  paidAt: Date | null
+  voidedAt: Date | null
+  version: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface ItemRecord {
+  id: string
+  description: string
+  quantity: number
+  unitPrice: number
+  taxRate: number
+  subtotal: number
+  discount: number
+  tax: number
+  total: number
+}
+
+export interface PaymentRecord {
+  id: string
+  invoiceId: string
+  amount: number
+  paidAt: Date
+  method: PaymentMethod
   reference: string | null
-  created_at: string
+  createdAt: Date
+}
+
+export interface CreditNoteRef {
+  id: string
+  number: string
+  total: number
+  issuedAt: Date
 }
 
 /** An invoice with everything its answer shows, read in one round trip. */
-export interface InvoiceViewRow extends InvoiceRow {
+export interface InvoiceView extends InvoiceRecord {
+  isOverdue: boolean
+  items: ItemRecord[]
+  payments: PaymentRecord[]
+  creditNotes: CreditNoteRef[]
+  customer: BillToJson
+  profile: SellerJson
+}
+
+const money = (value: number | string) => parseMinorUnits(value)
+/** `json_agg` gives timestamps as text and numbers as numbers; table columns give instants and decimal text. */
+const instant = (value: Date | string) => (value instanceof Date ? value : new Date(value))
+
+function toRecord(row: InvoiceRow): InvoiceRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    customerId: row.customer_id,
+    number: row.number,
+    numberSeq: row.number_seq === null ? null : money(row.number_seq),
+    status: row.status,
+    currency: row.currency,
+    issueDate: row.issue_date,
+    dueDate: row.due_date,
+    discountPercent: Number(row.discount_percent),
+    notes: row.notes,
+    billTo: row.bill_to,
+    seller: row.seller,
+    subtotal: money(row.subtotal),
+    discountTotal: money(row.discount_total),
+    taxTotal: money(row.tax_total),
+    total: money(row.total),
+    amountPaid: money(row.amount_paid),
+    creditedTotal: money(row.credited_total),
+    pdf:
+      row.pdf_key && row.pdf_sha256 && row.pdf_size !== null && row.pdf_generated_at
+        ? {
+            key: row.pdf_key,
+            sha256: row.pdf_sha256,
+            size: row.pdf_size,
+            generatedAt: instant(row.pdf_generated_at),
+          }
+        : null,
+    sentAt: row.sent_at && instant(row.sent_at),
+    paidAt: row.paid_at && instant(row.paid_at),
+    voidedAt: row.voided_at && instant(row.voided_at),
+    version: row.version,
+    createdAt: instant(row.created_at),
+    updatedAt: instant(row.updated_at),
+  }
+}
+
+type Loose<T> = { [K in keyof T]: T[K] extends number ? number | string : T[K] extends Date ? Date | string : T[K] }
+
+function toItem(row: Loose<ItemRecord>): ItemRecord {
+  return {
+    id: row.id,
+    description: row.description,
+    quantity: Number(row.quantity),
+    unitPrice: money(row.unitPrice),
+    taxRate: Number(row.taxRate),
+    subtotal: money(row.subtotal),
+    discount: money(row.discount),
+    tax: money(row.tax),
+    total: money(row.total),
+  }
+}
+
+export function toPaymentRecord(row: Loose<PaymentRecord>): PaymentRecord {
+  return {
+    id: row.id,
+    invoiceId: row.invoiceId,
+    amount: money(row.amount),
+    paidAt: instant(row.paidAt),
+    method: row.method,
+    reference: row.reference,
+    createdAt: instant(row.createdAt),
+  }
+}
+
+/** The raw row of the view query: the invoice's columns and its parts as JSON. */
+interface ViewRow extends InvoiceRow {
   is_overdue: boolean
-  items: ItemJson[]
-  payments: PaymentJson[]
+  items: Loose<ItemRecord>[]
+  payments: Loose<PaymentRecord>[]
+  credit_notes: Loose<CreditNoteRef>[]
   customer_name: string
   customer_email: string | null
   customer_tax_id: string | null
@@ -53,6 +187,34 @@ export interface InvoiceViewRow extends InvoiceRow {
   profile_phone: string | null
   profile_tax_id: string | null
   profile_address: AddressJson | null
+}
+
+function toView(row: ViewRow): InvoiceView {
+  return {
+    ...toRecord(row),
+    isOverdue: row.is_overdue,
+    items: row.items.map(toItem),
+    payments: row.payments.map(toPaymentRecord),
+    creditNotes: row.credit_notes.map((note) => ({
+      id: note.id,
+      number: note.number,
+      total: money(note.total),
+      issuedAt: instant(note.issuedAt),
+    })),
+    customer: {
+      name: row.customer_name,
+      email: row.customer_email,
+      taxId: row.customer_tax_id,
+      address: row.customer_address,
+    },
+    profile: {
+      companyName: row.profile_company_name,
+      email: row.profile_email,
+      phone: row.profile_phone,
+      taxId: row.profile_tax_id,
+      address: row.profile_address,
+    },
+  }
 }
 
 function invoiceView(db: Database) {
@@ -68,7 +230,7 @@ function invoiceView(db: Database) {
       jsonArrayFrom(
         eb
           .selectFrom('invoice_items as it')
-          .select(['it.id', 'it.description', 'it.quantity', 'it.unit_price', 'it.tax_rate'])
+          .select(['it.id', 'it.description', 'it.quantity', 'it.unit_price as unitPrice', 'it.tax_rate as taxRate'])
           .select(['it.subtotal', 'it.discount', 'it.tax', 'it.total'])
           .whereRef('it.invoice_id', '=', 'i.id')
           .orderBy('it.position'),
@@ -76,11 +238,19 @@ function invoiceView(db: Database) {
       jsonArrayFrom(
         eb
           .selectFrom('payments as p')
-          .select(['p.id', 'p.amount', 'p.paid_at', 'p.method', 'p.reference', 'p.created_at'])
+          .select(['p.id', 'p.invoice_id as invoiceId', 'p.amount', 'p.paid_at as paidAt', 'p.method'])
+          .select(['p.reference', 'p.created_at as createdAt'])
           .whereRef('p.invoice_id', '=', 'i.id')
           .orderBy('p.created_at')
           .orderBy('p.id'),
       ).as('payments'),
+      jsonArrayFrom(
+        eb
+          .selectFrom('credit_notes as cn')
+          .select(['cn.id', 'cn.number', 'cn.total', 'cn.issued_at as issuedAt'])
+          .whereRef('cn.invoice_id', '=', 'i.id')
+          .orderBy('cn.number_seq'),
+      ).as('credit_notes'),
       'c.name as customer_name',
       'c.email as customer_email',
       'c.tax_id as customer_tax_id',
@@ -101,67 +271,85 @@ export async function findInvoiceView(
   db: Database,
   userId: string,
   id: string,
-): Promise<InvoiceViewRow | undefined> {
+): Promise<InvoiceView | undefined> {
   const [row] = await invoiceById(db, { userId, id })
-  return row as InvoiceViewRow | undefined
+  return row && toView(row as ViewRow)
 }
 
-/** The invoice row locked until the transaction ends, for read-check-write sequences. */
-export async function lockInvoice(db: Database, userId: string, id: string): Promise<InvoiceRow | undefined> {
-  return db
+/** The invoice without a lock, for reads. */
+export async function findInvoice(db: Database, userId: string, id: string): Promise<InvoiceRecord | undefined> {
+  const row = await db
+    .selectFrom('invoices')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row && toRecord(row)
+}
+
+/** The invoice locked until the transaction ends, for read-check-write sequences. */
+export async function lockInvoice(
+  trx: Transaction,
+  userId: string,
+  id: string,
+): Promise<InvoiceRecord | undefined> {
+  const row = await trx
     .selectFrom('invoices')
     .selectAll()
     .where('user_id', '=', userId)
     .where('id', '=', id)
     .forUpdate()
     .executeTakeFirst()
+  return row && toRecord(row)
 }
 
-export async function insertInvoice(db: Database, values: NewInvoice): Promise<InvoiceRow> {
-  return db.insertInto('invoices').values(values).returningAll().executeTakeFirstOrThrow()
+export async function insertInvoice(trx: Transaction, values: NewInvoice): Promise<InvoiceRecord> {
+  return toRecord(await trx.insertInto('invoices').values(values).returningAll().executeTakeFirstOrThrow())
 }
 
+/** Every change moves the version (the ETag) and `updatedAt`. */
 export async function updateInvoice(
-  db: Database,
+  trx: Transaction,
   userId: string,
   id: string,
   values: InvoiceUpdate,
-): Promise<InvoiceRow> {
-  return db
+): Promise<void> {
+  await trx
     .updateTable('invoices')
-    .set({ ...values, version: sql<number>`version + 1`, updated_at: sql<Date>`now()` })
+    .set({ version: sql<number>`version + 1`, updated_at: sql<Date>`now()`, ...values })
     .where('user_id', '=', userId)
     .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
+    .execute()
 }
 
-export async function deleteInvoice(db: Database, userId: string, id: string): Promise<void> {
-  await db.deleteFrom('invoices').where('user_id', '=', userId).where('id', '=', id).execute()
+export async function deleteInvoice(trx: Transaction, userId: string, id: string): Promise<void> {
+  await trx.deleteFrom('invoices').where('user_id', '=', userId).where('id', '=', id).execute()
 }
 
-export async function findItems(db: Database, userId: string, invoiceId: string) {
-  return db
+export async function findItems(db: Database, userId: string, invoiceId: string): Promise<ItemRecord[]> {
+  const rows = await db
     .selectFrom('invoice_items')
-    .select(['id', 'description', 'quantity', 'unit_price', 'tax_rate'])
+    .select(['id', 'description', 'quantity', 'unit_price as unitPrice', 'tax_rate as taxRate'])
+    .select(['subtotal', 'discount', 'tax', 'total'])
     .where('user_id', '=', userId)
     .where('invoice_id', '=', invoiceId)
     .orderBy('position')
     .execute()
+  return rows.map(toItem)
 }
 
-export async function replaceItems(db: Database, userId: string, invoiceId: string, items: NewItem[]) {
-  await db
+export async function replaceItems(trx: Transaction, userId: string, invoiceId: string, items: NewItem[]) {
+  await trx
     .deleteFrom('invoice_items')
     .where('user_id', '=', userId)
     .where('invoice_id', '=', invoiceId)
     .execute()
-  if (items.length > 0) await db.insertInto('invoice_items').values(items).execute()
+  if (items.length > 0) await trx.insertInto('invoice_items').values(items).execute()
 }
 
 /** Keeps the invoice search text of a customer's drafts in step with the customer's name. */
 export async function updateDraftSearchText(
-  db: Database,
+  db: Database | Transaction,
   userId: string,
   customerId: string,
   searchText: string,
@@ -285,7 +473,8 @@ function listQuery(shape: ListShape) {
     })
     listQueries.set(key, run)
   }
-  return run as (db: Database, args: Readonly<Record<ListArg, unknown>>) => Promise<InvoiceViewRow[]>
+  return async (db: Database, args: Readonly<Record<ListArg, unknown>>): Promise<InvoiceView[]> =>
+    ((await run(db, args)) as ViewRow[]).map(toView)
 }
 
 /**
@@ -299,7 +488,7 @@ export async function listInvoiceViews(
   db: Database,
   userId: string,
   options: ListInvoicesOptions,
-): Promise<InvoiceViewRow[]> {
+): Promise<InvoiceView[]> {
   const { after, take } = options
   const args: Record<ListArg, unknown> = {
     userId,
@@ -336,11 +525,33 @@ export async function listInvoiceViews(
 
 export type EventRow = Selectable<InvoiceEventsTable>
 
-export async function appendEvent(
-  db: Database,
-  event: { invoiceId: string; userId: string; type: InvoiceEventType; actorId: string | null; data?: object },
-): Promise<void> {
-  await db
+export interface NewEvent {
+  invoiceId: string
+  userId: string
+  type: InvoiceEventType
+  actorId: string | null
+  data?: object
+}
+
+/** Events are written in the transaction of the change they record. */
+export async function appendEvents(trx: Transaction, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return
+  await trx
+    .insertInto('invoice_events')
+    .values(
+      events.map((event) => ({
+        invoice_id: event.invoiceId,
+        user_id: event.userId,
+        type: event.type,
+        actor_id: event.actorId,
+        data: event.data ?? {},
+      })),
+    )
+    .execute()
+}
+
+export async function appendEvent(trx: Transaction, event: NewEvent): Promise<void> {
+  await trx
     .insertInto('invoice_events')
     .values({
       invoice_id: event.invoiceId,

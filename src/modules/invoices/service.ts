@@ -1,45 +1,40 @@
-import type { Database } from '../../lib/db'
+import type { Database, Transaction } from '../../lib/db'
 import { addDays, isCalendarDate, todayIn } from '../../shared/dates'
 import { AppError, type ErrorDetail, notFound } from '../../shared/errors'
-import { expectedVersion } from '../../shared/etag'
 import { trimStrings } from '../../shared/input'
-import { computeInvoice, type DecimalInput, decimal3ToString, parseMinorUnits } from '../../shared/money'
+import { computeInvoice, type DecimalInput, decimal3ToString } from '../../shared/money'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
 import { foldForSearch } from '../../shared/search'
 import { getCustomer } from '../customers/service'
 import { getMe } from '../me/service'
+import { assertAllowed } from './lifecycle'
 import { toEvent, toInvoice } from './mapper'
 import type { Invoice, InvoiceCreate, InvoiceListQuery, InvoicePatch, ItemInput } from './model'
 import {
   appendEvent,
   deleteInvoice as deleteRow,
+  findInvoice,
   findInvoiceView,
   findItems,
-  type InvoiceRow,
+  type InvoiceRecord,
+  type ItemRecord,
   type InvoiceUpdate,
+  type InvoiceView,
   insertInvoice,
   invoiceExists,
   type ListSortColumn,
   listEvents,
   listInvoiceViews,
-  lockInvoice,
   type NewItem,
   replaceItems,
-  updateDraftSearchText,
   updateInvoice as updateRow,
 } from './repository'
+import { invoiceSearchText, lockForChange } from './writes'
 
-export const ETAG_KIND = 'invoice'
+export { ETAG_KIND } from './writes'
 
 const validation = (details: ErrorDetail[]) =>
   new AppError('VALIDATION_ERROR', 'Request validation failed', { details })
-
-const invalidTransition = (row: Pick<InvoiceRow, 'status'>, action: string) =>
-  new AppError('INVALID_STATUS_TRANSITION', `A ${row.status.replace('_', ' ')} invoice cannot be ${action}`)
-
-/** What the search of the list matches: the number and the customer's name, folded. */
-export const invoiceSearchText = (number: string | null, customerName: string) =>
-  [number ?? '', customerName].map(foldForSearch).join('\n')
 
 async function customerFor(db: Database, userId: string, customerId: string) {
   try {
@@ -122,7 +117,7 @@ export async function getInvoice(db: Database, userId: string, id: string): Prom
 }
 
 /** A draft with defaults from the customer and profile: currency, dates in the profile's time zone, tax rate. */
-export async function createInvoice(trx: Database, userId: string, body: InvoiceCreate): Promise<Invoice> {
+export async function createInvoice(trx: Transaction, userId: string, body: InvoiceCreate): Promise<Invoice> {
   const input = trimStrings(body)
   const [customer, me] = await Promise.all([customerFor(trx, userId, input.customerId), getMe(trx, userId)])
   const { profile } = me
@@ -160,100 +155,74 @@ export async function createInvoice(trx: Database, userId: string, body: Invoice
   return getInvoice(trx, userId, row.id)
 }
 
-/**
- * The invoice locked for a change: 404 when it is not this user's, 412 when `If-Match` names another version.
- * Callers run inside a transaction.
- */
-export async function lockForChange(
-  trx: Database,
-  userId: string,
-  id: string,
-  ifMatch: string | null,
-): Promise<InvoiceRow> {
-  const row = await lockInvoice(trx, userId, id)
-  if (!row) throw notFound('Invoice')
-  expectedVersion(ifMatch, ETAG_KIND, row.id, row.version)
-  return row
-}
-
 /** Drafts only; items, when given, replace the old ones as a whole, and every total is computed again. */
 export async function updateInvoice(
-  db: Database,
+  trx: Transaction,
   userId: string,
   id: string,
   body: InvoicePatch,
   ifMatch: string | null,
 ): Promise<Invoice> {
   const patch = trimStrings(body)
-  return db.transaction().execute(async (trx) => {
-    const row = await lockForChange(trx, userId, id, ifMatch)
-    if (row.status !== 'draft') throw invalidTransition(row, 'changed')
-    const update: InvoiceUpdate = {}
-    if (patch.customerId !== undefined && patch.customerId !== row.customer_id) {
-      const customer = await customerFor(trx, userId, patch.customerId)
-      update.customer_id = customer.id
-      update.search_text = invoiceSearchText(null, customer.name)
-    }
-    if (patch.currency !== undefined) update.currency = patch.currency
-    if (patch.notes !== undefined) update.notes = patch.notes
-    const issueDate = patch.issueDate ?? row.issue_date
-    const dueDate = patch.dueDate ?? row.due_date
-    checkDates(issueDate, dueDate)
-    if (patch.issueDate !== undefined) update.issue_date = issueDate
-    if (patch.dueDate !== undefined) update.due_date = dueDate
+  const row = await lockForChange(trx, userId, id, ifMatch)
+  assertAllowed(row, 'update')
+  const update: InvoiceUpdate = {}
+  if (patch.customerId !== undefined && patch.customerId !== row.customerId) {
+    const customer = await customerFor(trx, userId, patch.customerId)
+    update.customer_id = customer.id
+    update.search_text = invoiceSearchText(null, customer.name)
+  }
+  if (patch.currency !== undefined) update.currency = patch.currency
+  if (patch.notes !== undefined) update.notes = patch.notes
+  const issueDate = patch.issueDate ?? row.issueDate
+  const dueDate = patch.dueDate ?? row.dueDate
+  checkDates(issueDate, dueDate)
+  if (patch.issueDate !== undefined) update.issue_date = issueDate
+  if (patch.dueDate !== undefined) update.due_date = dueDate
 
-    const discountPercent = patch.discountPercent ?? row.discount_percent
-    if (patch.discountPercent !== undefined) update.discount_percent = patch.discountPercent
-    const items = patch.items
-      ? withDefaultRate(patch.items, (await getMe(trx, userId)).profile.defaultTaxRate)
-      : (await findItems(trx, userId, id)).map((item) => ({
-          id: item.id,
-          description: item.description,
-          quantity: item.quantity,
-          unitPrice: parseMinorUnits(item.unit_price),
-          taxRate: item.tax_rate,
-        }))
-    const priced = price(items, discountPercent)
-    Object.assign(update, totalsColumns(priced.totals))
+  const discountPercent = patch.discountPercent ?? row.discountPercent
+  if (patch.discountPercent !== undefined) update.discount_percent = patch.discountPercent
+  const items = patch.items
+    ? withDefaultRate(patch.items, (await getMe(trx, userId)).profile.defaultTaxRate)
+    : await findItems(trx, userId, id)
+  const priced = price(items, discountPercent)
+  Object.assign(update, totalsColumns(priced.totals))
 
-    await updateRow(trx, userId, id, update)
-    // Every line is written again, not only on new items: a discount or a rate changes each line's amounts,
-    // and the database refuses totals that are not the sums of the lines.
-    await replaceItems(trx, userId, id, priced.rows(userId, id))
-    await appendEvent(trx, {
-      invoiceId: id,
-      userId,
-      type: 'updated',
-      actorId: userId,
-      data: { fields: Object.keys(patch).sort(), total: priced.totals.total },
-    })
-    return getInvoice(trx, userId, id)
+  await updateRow(trx, userId, id, update)
+  // Every line is written again, not only on new items: a discount or a rate changes each line's amounts,
+  // and the database refuses totals that are not the sums of the lines.
+  await replaceItems(trx, userId, id, priced.rows(userId, id))
+  await appendEvent(trx, {
+    invoiceId: id,
+    userId,
+    type: 'updated',
+    actorId: userId,
+    data: { fields: Object.keys(patch).sort(), total: priced.totals.total },
   })
+  return getInvoice(trx, userId, id)
 }
 
 /** Drafts are deleted with their items and events; issued invoices are voided instead. */
 export async function deleteInvoice(
-  db: Database,
+  trx: Transaction,
   userId: string,
   id: string,
   ifMatch: string | null,
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const row = await lockForChange(trx, userId, id, ifMatch)
-    if (row.status !== 'draft') throw invalidTransition(row, 'deleted')
-    await deleteRow(trx, userId, id)
-  })
+  const row = await lockForChange(trx, userId, id, ifMatch)
+  assertAllowed(row, 'delete')
+  await deleteRow(trx, userId, id)
 }
 
-/** Only a sent invoice without payments can be voided. */
+/** Only a sent invoice that nobody paid or credited can be voided (the lifecycle's guard). */
 export async function voidInvoice(
-  trx: Database,
+  trx: Transaction,
   userId: string,
   id: string,
   ifMatch: string | null,
 ): Promise<Invoice> {
   const row = await lockForChange(trx, userId, id, ifMatch)
-  if (row.status !== 'sent' || parseMinorUnits(row.amount_paid) !== 0) throw invalidTransition(row, 'voided')
+  assertAllowed(row, 'void')
   await updateRow(trx, userId, id, { status: 'void', voided_at: new Date() })
   await appendEvent(trx, { invoiceId: id, userId, type: 'voided', actorId: userId })
   return getInvoice(trx, userId, id)
@@ -264,16 +233,6 @@ export async function listInvoiceEvents(db: Database, userId: string, id: string
   return { data: (await listEvents(db, userId, id)).map(toEvent) }
 }
 
-/** Called when a customer is renamed: drafts show the live name, so their search follows it. */
-export async function refreshDraftSearch(
-  db: Database,
-  userId: string,
-  customerId: string,
-  customerName: string,
-) {
-  await updateDraftSearchText(db, userId, customerId, invoiceSearchText(null, customerName))
-}
-
 const SORT_COLUMNS: Record<string, ListSortColumn> = {
   issueDate: 'issue_date',
   dueDate: 'due_date',
@@ -281,16 +240,16 @@ const SORT_COLUMNS: Record<string, ListSortColumn> = {
   number: 'number_seq',
 }
 
-const sortValue = (column: ListSortColumn, row: InvoiceRow): string | number | null => {
+const sortValue = (column: ListSortColumn, row: InvoiceView): string | number | null => {
   switch (column) {
     case 'issue_date':
-      return row.issue_date
+      return row.issueDate
     case 'due_date':
-      return row.due_date
+      return row.dueDate
     case 'total':
-      return parseMinorUnits(row.total)
+      return row.total
     case 'number_seq':
-      return row.number_seq === null ? null : parseMinorUnits(row.number_seq)
+      return row.numberSeq
   }
 }
 
@@ -331,37 +290,15 @@ export async function listInvoices(
   return toPage(rows, limit, cursorSort, (row) => [sortValue(column, row), row.id], toInvoice)
 }
 
-/**
- * Books a payment already validated against the locked invoice: the amount paid grows, the status follows
- * (`partially_paid`, or `paid` with `paidAt` when nothing is due), and the trail records both steps.
- */
-export async function settlePayment(
-  trx: Database,
-  userId: string,
-  invoice: InvoiceRow,
-  payment: { id: string; amount: number; paidAt: Date },
-): Promise<void> {
-  const amountPaid = parseMinorUnits(invoice.amount_paid) + payment.amount
-  const paid = amountPaid === parseMinorUnits(invoice.total)
-  await updateRow(trx, userId, invoice.id, {
-    amount_paid: amountPaid,
-    status: paid ? 'paid' : 'partially_paid',
-    ...(paid ? { paid_at: payment.paidAt } : {}),
-  })
-  await appendEvent(trx, {
-    invoiceId: invoice.id,
-    userId,
-    type: 'payment_recorded',
-    actorId: userId,
-    data: { paymentId: payment.id, amount: payment.amount, amountPaid },
-  })
-  if (paid) {
-    await appendEvent(trx, {
-      invoiceId: invoice.id,
-      userId,
-      type: 'paid',
-      actorId: userId,
-      data: { amountPaid },
-    })
-  }
+/** The invoice as a record (numeric money), without its parts; for modules that act on an invoice. */
+export async function findInvoiceRecord(db: Database, userId: string, id: string): Promise<InvoiceRecord> {
+  const record = await findInvoice(db, userId, id)
+  if (!record) throw notFound('Invoice')
+  return record
 }
+
+/** The invoice's lines in order, as records. */
+export const invoiceItems = (db: Database, userId: string, invoiceId: string): Promise<ItemRecord[]> =>
+  findItems(db, userId, invoiceId)
+
+export type { InvoiceRecord, ItemRecord, PaymentRecord } from './repository'

@@ -7,7 +7,7 @@ import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorAnswers, errorsSending, sends } from '../../shared/schemas'
 import { ChangeHeaders } from '../idempotency/model'
-import { withIdempotency } from '../idempotency/service'
+import { respond, withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX, invoiceEtag } from '../invoices'
 import { Invoice, InvoiceParams } from '../invoices/model'
 import { PdfLink } from './model'
@@ -39,10 +39,11 @@ export function issuingModule(deps: IssuingModuleDeps) {
       async ({ user, params, headers, set }) => {
         const path = `${INVOICES_PREFIX}/${params.id}/mark-as-sent`
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
-        return withIdempotency(db, request, set, async (trx) => {
+        const answer = await withIdempotency(db, request, async (trx) => {
           const sent = await markAsSent(trx, issuing, user.id, params.id, headers['if-match'] ?? null)
           return { status: 200, body: sent, headers: { etag: invoiceEtag(sent) } }
         })
+        return respond(set, answer)
       },
       {
         params: InvoiceParams,

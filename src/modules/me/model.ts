@@ -16,6 +16,8 @@ export const Profile = named(
     defaultTaxRate: t.Number({ minimum: 0, maximum: 100 }),
     invoicePrefix: t.String(),
     nextInvoiceNumber: Type.Integer({ minimum: 1 }),
+    creditNotePrefix: t.String({ description: 'Prefix of credit note numbers (`CN-`)' }),
+    nextCreditNoteNumber: Type.Integer({ minimum: 1, description: 'The next credit note number' }),
     timezone: t.String({ description: 'IANA time zone' }),
   }),
 )
@@ -46,6 +48,14 @@ export const ProfilePatch = named(
       ),
       invoicePrefix: t.Optional(t.String({ minLength: 1, maxLength: 20, format: 'printable' })),
       nextInvoiceNumber: t.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000_000,
+          description: 'May be raised, never lowered to a used number',
+        }),
+      ),
+      creditNotePrefix: t.Optional(t.String({ minLength: 1, maxLength: 20, format: 'printable' })),
+      nextCreditNoteNumber: t.Optional(
         Type.Integer({
           minimum: 1,
           maximum: 1_000_000_000,

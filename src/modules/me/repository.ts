@@ -1,6 +1,6 @@
 import { type Selectable, sql, type Updateable } from 'kysely'
 import type { UsersTable } from '../../../db/schema'
-import type { Database } from '../../lib/db'
+import type { Database, Transaction } from '../../lib/db'
 
 export type UserRow = Selectable<UsersTable>
 
@@ -50,18 +50,70 @@ export async function updateUser(db: Database, id: string, values: UserUpdate): 
  * Records where the series continues when `nextInvoiceNumber` is set past the number after `lastUsed`, and
  * forgets an earlier record for the same place when it is set back to that number.
  */
-export async function recordNumberSkip(db: Database, userId: string, lastUsed: number, next: number) {
+export async function recordNumberSkip(
+  db: Database,
+  userId: string,
+  series: 'invoice' | 'credit_note',
+  lastUsed: number,
+  next: number,
+) {
   if (next === lastUsed + 1) {
     await db
       .deleteFrom('invoice_number_skips')
       .where('user_id', '=', userId)
+      .where('series', '=', series)
       .where('after_seq', '=', String(lastUsed))
       .execute()
     return
   }
   await db
     .insertInto('invoice_number_skips')
-    .values({ user_id: userId, after_seq: lastUsed, next_seq: next })
-    .onConflict((oc) => oc.columns(['user_id', 'after_seq']).doUpdateSet({ next_seq: next, at: sql`now()` }))
+    .values({ user_id: userId, series, after_seq: lastUsed, next_seq: next })
+    .onConflict((oc) => oc.columns(['user_id', 'series', 'after_seq']).doUpdateSet({ next_seq: next, at: sql`now()` }))
     .execute()
+}
+
+export interface TakenNumber {
+  seq: number
+  prefix: string
+  company_name: string | null
+  profile_email: string | null
+  phone: string | null
+  tax_id: string | null
+  address: UserRow['address']
+  timezone: string
+}
+
+/** Moves the series' counter past its next number and answers that number with the profile it belongs to. */
+export async function takeNumber(
+  trx: Transaction,
+  userId: string,
+  series: 'invoice' | 'credit_note',
+): Promise<TakenNumber | undefined> {
+  const columns =
+    series === 'invoice'
+      ? { next: 'next_invoice_number', last: 'last_invoice_number', prefix: 'invoice_prefix' }
+      : { next: 'next_credit_note_number', last: 'last_credit_note_number', prefix: 'credit_note_prefix' }
+  const next = sql.ref(columns.next)
+  const row = await trx
+    .updateTable('users')
+    .set({
+      [columns.last]: next,
+      [columns.next]: sql`${next} + 1`,
+      version: sql<number>`version + 1`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', userId)
+    .returning([
+      sql<string>`${sql.ref(columns.last)}`.as('seq'),
+      sql<string>`${sql.ref(columns.prefix)}`.as('prefix'),
+      'company_name',
+      'profile_email',
+      'phone',
+      'tax_id',
+      'address',
+      'timezone',
+    ])
+    .executeTakeFirst()
+  return row && { ...row, seq: Number(row.seq) }
 }

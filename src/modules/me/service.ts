@@ -1,5 +1,7 @@
 import type { VerifiedToken } from '../../lib/auth/verifier'
-import type { Database } from '../../lib/db'
+import type { AuthenticatedUser } from '../../plugins/auth'
+import type { SellerJson } from '../../../db/schema'
+import type { Database, Transaction } from '../../lib/db'
 import { AppError, notFound } from '../../shared/errors'
 import { expectedVersion } from '../../shared/etag'
 import { toAddressJson, trimStrings } from '../../shared/input'
@@ -11,17 +13,14 @@ import {
   insertUserIfAbsent,
   lockUser,
   recordNumberSkip,
+  takeNumber,
   type UserRow,
   type UserUpdate,
   updateUser,
   updateUserEmail,
 } from './repository'
 
-export interface AuthenticatedUser {
-  id: string
-  sub: string
-  email: string | null
-}
+export type { AuthenticatedUser }
 
 const toAuthenticatedUser = (row: UserRow): AuthenticatedUser => ({
   id: row.id,
@@ -55,6 +54,8 @@ export function toMe(row: UserRow): Me {
       defaultTaxRate: Number(row.default_tax_rate),
       invoicePrefix: row.invoice_prefix,
       nextInvoiceNumber: Number(row.next_invoice_number),
+      creditNotePrefix: row.credit_note_prefix,
+      nextCreditNoteNumber: Number(row.next_credit_note_number),
       timezone: row.timezone,
     },
   }
@@ -82,8 +83,57 @@ function toUserUpdate(body: ProfilePatch): UserUpdate {
   }
   if (patch.invoicePrefix !== undefined) update.invoice_prefix = patch.invoicePrefix
   if (patch.nextInvoiceNumber !== undefined) update.next_invoice_number = patch.nextInvoiceNumber
+  if (patch.creditNotePrefix !== undefined) update.credit_note_prefix = patch.creditNotePrefix
+  if (patch.nextCreditNoteNumber !== undefined) update.next_credit_note_number = patch.nextCreditNoteNumber
   if (patch.timezone !== undefined) update.timezone = patch.timezone
   return update
+}
+
+/** The two gapless number series of a user: invoices and credit notes. */
+const SERIES = [
+  { name: 'invoice', field: 'nextInvoiceNumber', lastColumn: 'last_invoice_number' },
+  { name: 'credit_note', field: 'nextCreditNoteNumber', lastColumn: 'last_credit_note_number' },
+] as const
+
+export type NumberSeries = (typeof SERIES)[number]['name']
+
+/** `INV-` + 7 → `INV-0007`; numbers past 9999 simply grow (`INV-10000`). */
+export const formatNumber = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(4, '0')}`
+
+export interface AllocatedNumber {
+  seq: number
+  number: string
+  /** The profile as it is when the number is taken: the seller frozen on the document. */
+  seller: SellerJson
+  timezone: string
+}
+
+/**
+ * Takes the next number of a series in the caller's transaction: one UPDATE that moves the counter and locks
+ * the user's row until the transaction ends, which serialises the numbering of one user. A rollback (a failed
+ * render or upload) gives the number back, so the series stays gapless. The lock is FOR NO KEY UPDATE strength:
+ * rows that reference the user (events, payments, report totals) take a key-share lock for their foreign key and
+ * do not queue behind it.
+ */
+export async function allocateNumber(
+  trx: Transaction,
+  userId: string,
+  series: NumberSeries,
+): Promise<AllocatedNumber> {
+  const row = await takeNumber(trx, userId, series)
+  if (!row) throw notFound('User')
+  return {
+    seq: row.seq,
+    number: formatNumber(row.prefix, row.seq),
+    seller: {
+      companyName: row.company_name,
+      email: row.profile_email,
+      phone: row.phone,
+      taxId: row.tax_id,
+      address: row.address,
+    },
+    timezone: row.timezone,
+  }
 }
 
 /** Updates the profile under a row lock, so the If-Match check and the numbering rule see the row they change. */
@@ -98,17 +148,20 @@ export async function updateProfile(
     const row = await lockUser(trx, userId)
     if (!row) throw notFound('User')
     expectedVersion(ifMatch, 'me', row.id, row.version)
-    const lastUsed = Number(row.last_invoice_number)
-    if (patch.nextInvoiceNumber !== undefined && patch.nextInvoiceNumber <= lastUsed) {
-      throw new AppError('VALIDATION_ERROR', 'nextInvoiceNumber cannot go back to a number already used', {
-        details: [
-          { path: '/nextInvoiceNumber', message: `must be greater than ${lastUsed}, the last number issued` },
-        ],
-      })
+    const raises = SERIES.flatMap((series) => {
+      const next = patch[series.field]
+      return next === undefined ? [] : [{ series, next, lastUsed: Number(row[series.lastColumn]) }]
+    })
+    for (const { series, next, lastUsed } of raises) {
+      if (next <= lastUsed) {
+        throw new AppError('VALIDATION_ERROR', `${series.field} cannot go back to a number already used`, {
+          details: [{ path: `/${series.field}`, message: `must be greater than ${lastUsed}, the last number issued` }],
+        })
+      }
     }
     const updated = await updateUser(trx, userId, update)
-    if (patch.nextInvoiceNumber !== undefined) {
-      await recordNumberSkip(trx, userId, lastUsed, patch.nextInvoiceNumber)
+    for (const { series, next, lastUsed } of raises) {
+      await recordNumberSkip(trx, userId, series.name, lastUsed, next)
     }
     return { ...toMe(updated), version: updated.version }
   })

@@ -3,9 +3,10 @@ import type { Database } from '../../lib/db'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorAnswers, sends } from '../../shared/schemas'
 import { ChangeHeaders } from '../idempotency/model'
-import { withIdempotency } from '../idempotency/service'
+import { respond, withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX } from '../invoices'
-import { InvoiceParams, Payment, PaymentCreate } from '../invoices/model'
+import { InvoiceParams, Payment } from '../invoices/model'
+import { PaymentCreate } from './model'
 import { recordPayment } from './service'
 
 export function paymentsModule(deps: { db: Database; auth: AuthPlugin }) {
@@ -17,12 +18,12 @@ export function paymentsModule(deps: { db: Database; auth: AuthPlugin }) {
       async ({ user, params, body, headers, set, status }) => {
         const path = `${INVOICES_PREFIX}/${params.id}/payments`
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body }
-        const payment = await withIdempotency(db, request, set, async (trx) => ({
+        const answer = await withIdempotency(db, request, async (trx) => ({
           status: 201,
           body: await recordPayment(trx, user.id, params.id, body, headers['if-match'] ?? null),
           headers: { location: `${INVOICES_PREFIX}/${params.id}` },
         }))
-        return status(201, payment)
+        return status(201, respond(set, answer))
       },
       {
         params: InvoiceParams,

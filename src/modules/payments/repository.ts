@@ -1,9 +1,18 @@
-import type { Insertable, Selectable } from 'kysely'
+import type { Insertable } from 'kysely'
 import type { PaymentsTable } from '../../../db/schema'
-import type { Database } from '../../lib/db'
+import type { Transaction } from '../../lib/db'
+import { parseMinorUnits } from '../../shared/money'
+import type { PaymentRecord } from '../invoices/service'
 
-export type PaymentRow = Selectable<PaymentsTable>
-
-export async function insertPayment(db: Database, values: Insertable<PaymentsTable>): Promise<PaymentRow> {
-  return db.insertInto('payments').values(values).returningAll().executeTakeFirstOrThrow()
+export async function insertPayment(trx: Transaction, values: Insertable<PaymentsTable>): Promise<PaymentRecord> {
+  const row = await trx.insertInto('payments').values(values).returningAll().executeTakeFirstOrThrow()
+  return {
+    id: row.id,
+    invoiceId: row.invoice_id,
+    amount: parseMinorUnits(row.amount),
+    paidAt: row.paid_at,
+    method: row.method,
+    reference: row.reference,
+    createdAt: row.created_at,
+  }
 }

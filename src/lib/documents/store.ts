@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { Metrics } from '../../lib/metrics'
-import type { InvoiceSnapshot } from '../../lib/pdf'
-import type { ObjectStorage } from '../../lib/storage'
 import { AppError } from '../../shared/errors'
+import type { Metrics } from '../metrics'
+import type { DocumentSnapshot } from '../pdf'
+import type { ObjectStorage } from '../storage'
 import { renderPdf } from './renderer'
 
 /** Far above any real render (a 500-item invoice takes about 100 ms); a bound, since locks are held. */
@@ -21,9 +21,12 @@ export interface StoredPdf {
   generatedAt: Date
 }
 
-/** Unguessable: the random part is 128 bits, so knowing an invoice id never reveals where its PDF lives. */
-export const newPdfKey = (userId: string, invoiceId: string) =>
-  `invoices/${userId}/${invoiceId}/${randomBytes(16).toString('hex')}.pdf`
+/**
+ * Unguessable: the random part is 128 bits, so knowing a document's id never reveals where its PDF lives.
+ * `folder` is `invoices` or `credit-notes`.
+ */
+export const newPdfKey = (folder: 'invoices' | 'credit-notes', userId: string, documentId: string) =>
+  `${folder}/${userId}/${documentId}/${randomBytes(16).toString('hex')}.pdf`
 
 export const failed = (message: string, cause: unknown) =>
   new AppError('PDF_GENERATION_FAILED', message, { cause })
@@ -50,21 +53,30 @@ async function timed<T>(histogram: Metrics['pdfRenderDuration'], work: () => Pro
 export async function renderAndStore(
   deps: PdfStoreDeps,
   key: string,
-  snapshot: InvoiceSnapshot,
+  snapshot: DocumentSnapshot,
 ): Promise<StoredPdf> {
   const bytes = await timed(deps.metrics.pdfRenderDuration, () =>
     within(renderPdf(snapshot), RENDER_TIMEOUT_MS, 'rendering'),
   ).catch((error: unknown) => {
-    throw failed('The invoice PDF could not be rendered', error)
+    throw failed('The PDF could not be rendered', error)
   })
   await timed(deps.metrics.pdfUploadDuration, () =>
     within(deps.storage.put(key, bytes, 'application/pdf'), deps.storageTimeoutMs, 'storage'),
   ).catch((error: unknown) => {
-    throw failed('The invoice PDF could not be stored; nothing changed, retry shortly', error)
+    throw failed('The PDF could not be stored; nothing changed, retry shortly', error)
   })
   return {
     sha256: createHash('sha256').update(bytes).digest('hex'),
     size: bytes.byteLength,
     generatedAt: new Date(),
+  }
+}
+
+/** Whether the store still has `key`; 502 when the store cannot be reached. */
+export async function isStored(deps: PdfStoreDeps, key: string): Promise<boolean> {
+  try {
+    return await within(deps.storage.exists(key), deps.storageTimeoutMs, 'storage')
+  } catch (error) {
+    throw failed('The PDF store cannot be reached; retry shortly', error)
   }
 }

@@ -1,4 +1,4 @@
-import type { InvoiceSnapshot } from '../../lib/pdf'
+import type { DocumentSnapshot } from '../pdf'
 import type { RenderReply, RenderRequest } from './render-worker'
 
 interface Pending {
@@ -16,7 +16,7 @@ class RenderWorker {
   private readonly pending = new Map<number, Pending>()
   private nextId = 0
 
-  render(snapshot: InvoiceSnapshot): Promise<Uint8Array> {
+  render(snapshot: DocumentSnapshot): Promise<Uint8Array> {
     const worker = this.started()
     const id = this.nextId++
     return new Promise((resolve, reject) => {
@@ -50,4 +50,4 @@ class RenderWorker {
 
 const shared = new RenderWorker()
 
-export const renderPdf = (snapshot: InvoiceSnapshot) => shared.render(snapshot)
+export const renderPdf = (snapshot: DocumentSnapshot) => shared.render(snapshot)

@@ -1,17 +1,17 @@
-import { type InvoiceSnapshot, renderInvoicePdf } from '../../lib/pdf'
+import { type DocumentSnapshot, renderDocumentPdf } from '../pdf'
 
 declare const self: Worker
 
 export interface RenderRequest {
   id: number
-  snapshot: InvoiceSnapshot
+  snapshot: DocumentSnapshot
 }
 
 export type RenderReply = { id: number; bytes: Uint8Array } | { id: number; error: string }
 
 self.onmessage = async ({ data }: MessageEvent<RenderRequest>) => {
   try {
-    const bytes = await renderInvoicePdf(data.snapshot)
+    const bytes = await renderDocumentPdf(data.snapshot)
     self.postMessage({ id: data.id, bytes } satisfies RenderReply, [bytes.buffer as ArrayBuffer])
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
