@@ -1,14 +1,26 @@
-import { addressLines, formatDate, formatMoney } from './format.ts'
-import { type Doc, LEFT, line, lineRight, MARGIN, RIGHT, STYLE, stack, useStyle } from './layout.ts'
-import type { InvoiceSnapshot } from './types.ts'
+import { addressLines, formatMoney } from './format.ts'
+import {
+  type Doc,
+  LEFT,
+  line,
+  lineRight,
+  MARGIN,
+  paragraph,
+  RIGHT,
+  STYLE,
+  stack,
+  useStyle,
+  WIDTH,
+} from './layout.ts'
+import type { BillToSnapshot, SellerSnapshot } from './types.ts'
+import type { DocumentView } from './view.ts'
 
 const COLUMN = 270
 const META_LABEL_X = RIGHT - 190
 
 const present = (value: string | null | undefined): value is string => Boolean(value?.trim())
 
-function sellerLines(snapshot: InvoiceSnapshot, locale: string): string[] {
-  const { from } = snapshot
+function sellerLines(from: SellerSnapshot, locale: string): string[] {
   return [
     ...addressLines(from.address, locale),
     from.email,
@@ -17,8 +29,7 @@ function sellerLines(snapshot: InvoiceSnapshot, locale: string): string[] {
   ].filter(present)
 }
 
-function billToLines(snapshot: InvoiceSnapshot, locale: string): string[] {
-  const { billTo } = snapshot
+function billToLines(billTo: BillToSnapshot, locale: string): string[] {
   return [
     ...addressLines(billTo.address, locale),
     billTo.email,
@@ -36,24 +47,23 @@ function label(doc: Doc, text: string, x: number, y: number, alignRight = false)
   doc.text(caps, alignRight ? x - doc.widthOfString(caps, options) : x, y, options)
 }
 
-/** Seller, title, number and dates, bill-to and the amount due; returns the y below them. */
-export function drawHeader(doc: Doc, snapshot: InvoiceSnapshot, locale: string): number {
+/**
+ * Seller, title, number and dates, bill-to and the headline amount, then the reference line if the
+ * document has one; returns the y below them.
+ */
+export function drawHeader(doc: Doc, view: DocumentView): number {
+  const { locale } = view
   let left = MARGIN
-  if (present(snapshot.from.companyName)) {
+  if (present(view.from.companyName)) {
     useStyle(doc, STYLE.seller)
-    doc.text(snapshot.from.companyName, LEFT, left, { width: COLUMN })
+    doc.text(view.from.companyName, LEFT, left, { width: COLUMN })
     left = doc.y + 3
   }
-  left = stack(doc, sellerLines(snapshot, locale), LEFT, left, COLUMN, STYLE.muted)
+  left = stack(doc, sellerLines(view.from, locale), LEFT, left, COLUMN, STYLE.muted)
 
-  lineRight(doc, 'Invoice', RIGHT, MARGIN - 4, STYLE.title)
+  lineRight(doc, view.title, RIGHT, MARGIN - 4, STYLE.title)
   let right = MARGIN + 38
-  const meta: [string, string][] = [
-    ['Number', snapshot.number],
-    ['Issue date', formatDate(snapshot.issueDate, locale)],
-    ['Due date', formatDate(snapshot.dueDate, locale)],
-  ]
-  for (const [name, value] of meta) {
+  for (const [name, value] of view.meta) {
     line(doc, name, META_LABEL_X, right, STYLE.muted)
     lineRight(doc, value, RIGHT, right, { ...STYLE.body, bold: name === 'Number' }, RIGHT - META_LABEL_X - 70)
     right += 14
@@ -62,14 +72,17 @@ export function drawHeader(doc: Doc, snapshot: InvoiceSnapshot, locale: string):
   const top = Math.max(left, right) + 22
   label(doc, 'Bill to', LEFT, top)
   useStyle(doc, STYLE.name)
-  doc.text(snapshot.billTo.name, LEFT, top + 14, { width: COLUMN })
-  left = stack(doc, billToLines(snapshot, locale), LEFT, doc.y + 2, COLUMN, STYLE.muted)
+  doc.text(view.billTo.name, LEFT, top + 14, { width: COLUMN })
+  left = stack(doc, billToLines(view.billTo, locale), LEFT, doc.y + 2, COLUMN, STYLE.muted)
 
-  label(doc, 'Amount due', RIGHT, top, true)
-  const amountDue = formatMoney(snapshot.amountDue, snapshot.currency, locale)
-  lineRight(doc, amountDue, RIGHT, top + 13, STYLE.amountDue, RIGHT - LEFT - COLUMN - 20)
-  lineRight(doc, `Due ${formatDate(snapshot.dueDate, locale)}`, RIGHT, top + 36, STYLE.muted)
+  const { headline } = view
+  label(doc, headline.label, RIGHT, top, true)
+  const amount = formatMoney(headline.amount, view.currency, locale)
+  lineRight(doc, amount, RIGHT, top + 13, STYLE.amountDue, RIGHT - LEFT - COLUMN - 20)
+  if (headline.caption) lineRight(doc, headline.caption, RIGHT, top + 36, STYLE.muted)
   right = top + 50
 
-  return Math.max(left, right) + 20
+  const bottom = Math.max(left, right) + 20
+  if (!view.reference) return bottom
+  return paragraph(doc, view.reference, LEFT, bottom, WIDTH, STYLE.name) + 14
 }

@@ -1,7 +1,10 @@
-export { renderInvoicePdf } from './render.ts'
+export { renderCreditNotePdf, renderDocumentPdf, renderInvoicePdf } from './render.ts'
 export type {
   Address,
   BillToSnapshot,
+  CreditNoteReason,
+  CreditNoteSnapshot,
+  DocumentSnapshot,
   InvoiceItemSnapshot,
   InvoiceSnapshot,
   SellerSnapshot,

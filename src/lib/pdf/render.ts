@@ -1,8 +1,9 @@
 import PDFDocument from 'pdfkit'
+import { creditNoteView } from './credit-note-view.ts'
 import { documentId } from './document-id.ts'
 import { BOLD, documentFonts, REGULAR } from './fonts.ts'
-import { DEFAULT_LOCALE } from './format.ts'
 import { drawHeader } from './header.ts'
+import { invoiceView } from './invoice-view.ts'
 import {
   BODY_BOTTOM,
   type Doc,
@@ -18,39 +19,34 @@ import {
 } from './layout.ts'
 import { drawItems } from './table.ts'
 import { planSummary } from './totals.ts'
-import type { InvoiceSnapshot } from './types.ts'
+import type { CreditNoteSnapshot, DocumentSnapshot, InvoiceSnapshot } from './types.ts'
+import type { DocumentView } from './view.ts'
 
 const PRODUCER = 'Invoice API'
 
-function toDate(value: Date | string): Date {
-  const date = value instanceof Date ? value : new Date(value)
-  if (Number.isNaN(date.getTime())) throw new RangeError(`sentAt is not a valid date: ${String(value)}`)
-  return date
-}
-
-function createDocument(snapshot: InvoiceSnapshot, sentAt: Date, locale: string): Doc {
+function createDocument(view: DocumentView): Doc {
   const { regular, bold } = documentFonts()
   const doc = new PDFDocument({
     size: 'A4',
     // Text that flows past the body (long notes) continues on a new page before reaching the footer.
     margins: { top: MARGIN, left: MARGIN, right: MARGIN, bottom: PAGE.height - BODY_BOTTOM },
     bufferPages: true,
-    lang: locale,
+    lang: view.locale,
     displayTitle: true,
     // A parsed font instead of a name spares pdfkit loading its default Helvetica for every document.
     font: regular as unknown as string,
     info: {
-      Title: `Invoice ${snapshot.number}`,
-      Subject: `Invoice ${snapshot.number} to ${snapshot.billTo.name}`,
-      ...(snapshot.from.companyName ? { Author: snapshot.from.companyName } : {}),
+      Title: `${view.title} ${view.number}`,
+      Subject: view.subject,
+      ...(view.from.companyName ? { Author: view.from.companyName } : {}),
       Producer: PRODUCER,
       Creator: PRODUCER,
-      CreationDate: sentAt,
-      ModDate: sentAt,
+      CreationDate: view.date,
+      ModDate: view.date,
     },
   })
   // pdfkit derives the trailer /ID from the info dictionary alone; tie it to the whole snapshot instead.
-  Object.assign(doc, { _id: documentId({ ...snapshot, sentAt: sentAt.toISOString() }) })
+  Object.assign(doc, { _id: documentId(view.identity) })
   doc.registerFont(REGULAR, regular as unknown as Uint8Array)
   doc.registerFont(BOLD, bold as unknown as Uint8Array)
   return doc
@@ -73,10 +69,10 @@ function collect(doc: Doc): Promise<Uint8Array> {
   })
 }
 
-function drawFooters(doc: Doc, snapshot: InvoiceSnapshot): void {
+function drawFooters(doc: Doc, view: DocumentView): void {
   const { start, count } = doc.bufferedPageRange()
-  const owner = snapshot.from.companyName?.trim()
-  const left = owner ? `${snapshot.number} · ${owner}` : snapshot.number
+  const owner = view.from.companyName?.trim()
+  const left = owner ? `${view.number} · ${owner}` : view.number
   for (let i = 0; i < count; i++) {
     doc.switchToPage(start + i)
     rule(doc, FOOTER_Y - 8)
@@ -85,26 +81,39 @@ function drawFooters(doc: Doc, snapshot: InvoiceSnapshot): void {
   }
 }
 
-/** Renders an issued invoice to PDF bytes; the same snapshot always gives the same bytes. */
-export async function renderInvoicePdf(snapshot: InvoiceSnapshot): Promise<Uint8Array> {
-  const locale = snapshot.locale ?? DEFAULT_LOCALE
-  const sentAt = toDate(snapshot.sentAt)
-  const doc = createDocument(snapshot, sentAt, locale)
+/** Lays out any kind of document: header, items over as many pages as needed, summary, page footers. */
+async function renderView(view: DocumentView): Promise<Uint8Array> {
+  const doc = createDocument(view)
   const bytes = collect(doc)
 
   const nextPage = () => {
     doc.addPage()
-    line(doc, `Invoice ${snapshot.number} (continued)`, LEFT, MARGIN, STYLE.muted)
+    line(doc, `${view.title} ${view.number} (continued)`, LEFT, MARGIN, STYLE.muted)
     return MARGIN + 24
   }
 
-  const summary = planSummary(doc, snapshot, locale)
-  let y = drawHeader(doc, snapshot, locale)
-  y = drawItems(doc, snapshot, locale, y, nextPage, summary.keep)
+  const summary = planSummary(doc, view)
+  let y = drawHeader(doc, view)
+  y = drawItems(doc, view, y, nextPage, summary.keep)
   if (y + summary.keep > BODY_BOTTOM) y = nextPage()
   summary.draw(y, nextPage)
 
-  drawFooters(doc, snapshot)
+  drawFooters(doc, view)
   doc.end()
   return bytes
+}
+
+/** Renders an issued invoice to PDF bytes; the same snapshot always gives the same bytes. */
+export async function renderInvoicePdf(snapshot: InvoiceSnapshot): Promise<Uint8Array> {
+  return renderView(invoiceView(snapshot))
+}
+
+/** Renders an issued credit note to PDF bytes; the same snapshot always gives the same bytes. */
+export async function renderCreditNotePdf(snapshot: CreditNoteSnapshot): Promise<Uint8Array> {
+  return renderView(creditNoteView(snapshot))
+}
+
+/** Renders whichever kind of document the snapshot is; one without `kind` is an invoice. */
+export async function renderDocumentPdf(snapshot: DocumentSnapshot): Promise<Uint8Array> {
+  return snapshot.kind === 'credit_note' ? renderCreditNotePdf(snapshot) : renderInvoicePdf(snapshot)
 }

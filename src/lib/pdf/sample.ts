@@ -1,4 +1,4 @@
-import type { InvoiceItemSnapshot, InvoiceSnapshot } from './types.ts'
+import type { CreditNoteSnapshot, InvoiceItemSnapshot, InvoiceSnapshot } from './types.ts'
 
 /** round(n / d) half away from zero, for d > 0. */
 function divRound(n: bigint, d: bigint): bigint {
@@ -113,6 +113,40 @@ export function sampleInvoiceSnapshot(
     total,
     amountPaid,
     amountDue: total - amountPaid,
+    ...overrides,
+  }
+}
+
+/**
+ * A credit note for looking at and testing: the whole of the sample invoice with `itemCount` lines, of
+ * which €500.00 had been paid, so the credit clears the balance and that payment is refunded.
+ */
+export function sampleCreditNoteSnapshot(
+  itemCount = 10,
+  overrides: Partial<CreditNoteSnapshot> = {},
+): CreditNoteSnapshot {
+  const invoice = sampleInvoiceSnapshot(itemCount)
+  const appliedToBalance = Math.min(invoice.total, invoice.amountDue)
+  return {
+    kind: 'credit_note',
+    number: 'CN-0001',
+    invoiceNumber: invoice.number,
+    invoiceIssueDate: invoice.issueDate,
+    currency: invoice.currency,
+    issueDate: '2026-01-20',
+    issuedAt: '2026-01-20T14:05:00.000Z',
+    reason: 'order_change',
+    memo: 'The workshop series was cancelled by the customer.\nCredited in full as agreed on 19 January.',
+    discountPercent: invoice.discountPercent,
+    from: invoice.from,
+    billTo: invoice.billTo,
+    items: invoice.items,
+    subtotal: invoice.subtotal,
+    discountTotal: invoice.discountTotal,
+    taxTotal: invoice.taxTotal,
+    total: invoice.total,
+    appliedToBalance,
+    refundDue: invoice.total - appliedToBalance,
     ...overrides,
   }
 }

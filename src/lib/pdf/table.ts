@@ -11,7 +11,8 @@ import {
   STYLE,
   useStyle,
 } from './layout.ts'
-import type { InvoiceItemSnapshot, InvoiceSnapshot } from './types.ts'
+import type { InvoiceItemSnapshot } from './types.ts'
+import type { DocumentView } from './view.ts'
 
 const INSET = 6
 const GAP = 10
@@ -84,17 +85,16 @@ function drawRow(doc: Doc, row: Row, y: number): void {
  */
 export function drawItems(
   doc: Doc,
-  snapshot: InvoiceSnapshot,
-  locale: string,
+  view: Pick<DocumentView, 'items' | 'currency' | 'locale'>,
   y: number,
   nextPage: PageBreak,
   keepWithLast: number,
 ): number {
   let top = drawTableHeader(doc, y)
   let rowsOnPage = 0
-  const { items } = snapshot
+  const { items, currency, locale } = view
   for (let i = 0; i < items.length; i++) {
-    const row = measureRow(doc, items[i]!, snapshot.currency, locale)
+    const row = measureRow(doc, items[i]!, currency, locale)
     const needed = row.height + (i === items.length - 1 ? keepWithLast : 0)
     if (rowsOnPage > 0 && top + needed > BODY_BOTTOM) {
       top = drawTableHeader(doc, nextPage())

@@ -1,4 +1,4 @@
-import { formatMoney, formatPercent } from './format.ts'
+import { formatMoney } from './format.ts'
 import {
   BODY_BOTTOM,
   band,
@@ -14,7 +14,7 @@ import {
   useStyle,
   WIDTH,
 } from './layout.ts'
-import type { InvoiceSnapshot } from './types.ts'
+import type { DocumentView, NoteBlock, TotalsRow } from './view.ts'
 
 const BLOCK_WIDTH = 230
 const BLOCK_LEFT = RIGHT - BLOCK_WIDTH
@@ -27,66 +27,87 @@ const NOTES_LINE_GAP = 1.5
 /** Notes taller than this beside the totals go below them at full width instead. */
 const NOTES_BESIDE_MAX = 160
 
-type TotalsRow = { label: string; amount: number; bold?: boolean; ruleAbove?: boolean }
+/** Space between two note blocks (a credit note's reason and memo). */
+const NOTE_GAP = 10
+/** A caption with a first line under it: less room than this left on the page, and the block starts on the next. */
+const CAPTION_WITH_LINE = 28
 
-function totalsRows(snapshot: InvoiceSnapshot, locale: string): TotalsRow[] {
-  const rows: TotalsRow[] = [{ label: 'Subtotal', amount: snapshot.subtotal }]
-  if (snapshot.discountPercent !== 0 || snapshot.discountTotal !== 0) {
-    const label = `Discount (${formatPercent(snapshot.discountPercent, locale)})`
-    rows.push({ label, amount: -snapshot.discountTotal })
-  }
-  rows.push({ label: 'Tax', amount: snapshot.taxTotal })
-  rows.push({ label: 'Total', amount: snapshot.total, bold: true, ruleAbove: true })
-  if (snapshot.amountPaid !== 0) rows.push({ label: 'Amount paid', amount: -snapshot.amountPaid })
-  return rows
-}
+type Totals = Pick<DocumentView, 'totals' | 'result' | 'afterResult' | 'currency' | 'locale'>
 
-function drawTotals(doc: Doc, snapshot: InvoiceSnapshot, locale: string, y: number): number {
-  const money = (amount: number) => formatMoney(amount, snapshot.currency, locale)
+function drawRows(doc: Doc, rows: TotalsRow[], money: (amount: number) => string, y: number): number {
   let top = y
-  for (const row of totalsRows(snapshot, locale)) {
+  for (const row of rows) {
     if (row.ruleAbove) rule(doc, top - 3, BLOCK_LEFT, RIGHT)
     const style = { ...STYLE.body, bold: row.bold }
     line(doc, row.label, BLOCK_LEFT + INSET, top, style)
     lineRight(doc, money(row.amount), RIGHT - INSET, top, style, BLOCK_WIDTH / 2)
     top += ROW
   }
-  top += 4
+  return top
+}
+
+/** The rows, the result in a band, and the rows that explain the result; returns the y below them. */
+function drawTotals(doc: Doc, view: Totals, y: number): number {
+  const money = (amount: number) => formatMoney(amount, view.currency, view.locale)
+  const top = drawRows(doc, view.totals, money, y) + 4
   band(doc, BLOCK_LEFT, top, BLOCK_WIDTH, DUE_ROW)
-  const dueStyle = { bold: true, size: 10.5 }
-  line(doc, 'Amount due', BLOCK_LEFT + INSET, top + 6, dueStyle)
-  lineRight(doc, money(snapshot.amountDue), RIGHT - INSET, top + 6, dueStyle, BLOCK_WIDTH / 2)
-  return top + DUE_ROW
+  const resultStyle = { bold: true, size: 10.5 }
+  line(doc, view.result.label, BLOCK_LEFT + INSET, top + 6, resultStyle)
+  lineRight(doc, money(view.result.amount), RIGHT - INSET, top + 6, resultStyle, BLOCK_WIDTH / 2)
+  if (view.afterResult.length === 0) return top + DUE_ROW
+  return drawRows(doc, view.afterResult, money, top + DUE_ROW + 6)
 }
 
-const totalsHeight = (snapshot: InvoiceSnapshot, locale: string) =>
-  totalsRows(snapshot, locale).length * ROW + 4 + DUE_ROW
+const totalsHeight = (view: Totals) =>
+  view.totals.length * ROW +
+  4 +
+  DUE_ROW +
+  (view.afterResult.length === 0 ? 0 : 6 + view.afterResult.length * ROW)
 
-function notesHeight(doc: Doc, notes: string, width: number): number {
-  useStyle(doc, STYLE.body)
-  return 14 + doc.heightOfString(notes, { width, lineGap: NOTES_LINE_GAP })
+function notesHeight(doc: Doc, notes: NoteBlock[], width: number): number {
+  let height = 0
+  for (const [i, note] of notes.entries()) {
+    useStyle(doc, STYLE.body)
+    height +=
+      (i === 0 ? 0 : NOTE_GAP) + 14 + doc.heightOfString(note.text, { width, lineGap: NOTES_LINE_GAP })
+  }
+  return height
 }
 
-function drawNotes(doc: Doc, notes: string, x: number, y: number, width: number): number {
-  useStyle(doc, STYLE.label)
-  doc.text('NOTES', x, y, { lineBreak: false, characterSpacing: 0.6 })
-  return paragraph(doc, notes, x, y + 14, width, STYLE.body)
+/** Each block under its caption; with `nextPage`, a caption that would end a page starts the next one. */
+function drawNotes(
+  doc: Doc,
+  notes: NoteBlock[],
+  x: number,
+  y: number,
+  width: number,
+  nextPage?: () => number,
+): number {
+  let top = y
+  for (const [i, note] of notes.entries()) {
+    if (i > 0) top += NOTE_GAP
+    if (i > 0 && nextPage && top + CAPTION_WITH_LINE > BODY_BOTTOM) top = nextPage()
+    useStyle(doc, STYLE.label)
+    doc.text(note.label.toUpperCase(), x, top, { lineBreak: false, characterSpacing: 0.6 })
+    top = paragraph(doc, note.text, x, top + 14, width, STYLE.body)
+  }
+  return top
 }
 
 /** `keep` is the height that must stay on the page of the last item row. */
 export type Summary = { keep: number; draw: (y: number, nextPage: () => number) => void }
 
 /** Totals on the right with short notes beside them, or long notes below at full width. */
-export function planSummary(doc: Doc, snapshot: InvoiceSnapshot, locale: string): Summary {
-  const notes = snapshot.notes?.trim() ?? ''
-  const totals = GAP_ABOVE + totalsHeight(snapshot, locale)
-  const beside = notes ? GAP_ABOVE + notesHeight(doc, notes, NOTES_BESIDE_WIDTH) : 0
+export function planSummary(doc: Doc, view: Totals & Pick<DocumentView, 'notes'>): Summary {
+  const { notes } = view
+  const totals = GAP_ABOVE + totalsHeight(view)
+  const beside = notes.length > 0 ? GAP_ABOVE + notesHeight(doc, notes, NOTES_BESIDE_WIDTH) : 0
   if (beside <= GAP_ABOVE + NOTES_BESIDE_MAX) {
     return {
       keep: Math.max(totals, beside),
       draw: (y) => {
-        if (notes) drawNotes(doc, notes, LEFT, y + GAP_ABOVE, NOTES_BESIDE_WIDTH)
-        drawTotals(doc, snapshot, locale, y + GAP_ABOVE)
+        drawNotes(doc, notes, LEFT, y + GAP_ABOVE, NOTES_BESIDE_WIDTH)
+        drawTotals(doc, view, y + GAP_ABOVE)
       },
     }
   }
@@ -94,10 +115,10 @@ export function planSummary(doc: Doc, snapshot: InvoiceSnapshot, locale: string)
   return {
     keep: totals,
     draw: (y, nextPage) => {
-      let top = drawTotals(doc, snapshot, locale, y + GAP_ABOVE) + 2 * GAP_ABOVE
+      let top = drawTotals(doc, view, y + GAP_ABOVE) + 2 * GAP_ABOVE
       // Notes that fit on one page start on a fresh one rather than split; longer ones flow.
       if (top + below > BODY_BOTTOM && below < BODY_BOTTOM - MARGIN) top = nextPage()
-      drawNotes(doc, notes, LEFT, top, WIDTH)
+      drawNotes(doc, notes, LEFT, top, WIDTH, nextPage)
     },
   }
 }
