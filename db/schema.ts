@@ -84,7 +84,6 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp
 }
 
-
 /** Calendar dates travel as `YYYY-MM-DD` strings both ways (postgres.js is told not to parse them). */
 export type CalendarDate = ColumnType<string, string, string>
 

@@ -6,6 +6,7 @@ import type { Logger } from './lib/logger'
 import { createMetrics, type Metrics } from './lib/metrics'
 import type { Storage } from './lib/storage'
 import { LocalDiskStorage } from './lib/storage'
+import { creditNotesModule } from './modules/credit-notes'
 import { customersModule } from './modules/customers'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps) {
     .use(invoicesModule({ db, auth }))
     .use(issuingModule({ db, auth, storage, metrics, config, logger }))
     .use(paymentsModule({ db, auth }))
+    .use(creditNotesModule({ db, auth, storage, metrics, config, logger }))
     .use(reportsModule({ db, auth }))
     // Signed download links exist only for PDFs on local disk; S3 links point at the bucket.
     .use(filesModule(storage instanceof LocalDiskStorage ? storage : undefined))

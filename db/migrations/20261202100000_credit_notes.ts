@@ -35,7 +35,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     primary key (user_id, series, after_seq)`.execute(db)
 
   await sql`alter table invoices drop constraint invoices_status_check`.execute(db)
-  await sql`alter table invoices add constraint invoices_status_check check (status in ${STATUSES})`.execute(db)
+  await sql`alter table invoices add constraint invoices_status_check check (status in ${STATUSES})`.execute(
+    db,
+  )
   await sql`alter table invoice_events drop constraint invoice_events_type_check`.execute(db)
   await sql`alter table invoice_events add constraint invoice_events_type_check
     check (type in ${EVENT_TYPES})`.execute(db)
@@ -82,10 +84,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     constraint credit_notes_total_adds_up check (total = subtotal - discount_total + tax_total),
     constraint credit_notes_applied_and_refund check (applied_to_balance + refund_due = total)
   )`.execute(db)
-  await sql`create unique index credit_notes_user_number_seq_key on credit_notes (user_id, number_seq)`.execute(db)
+  await sql`create unique index credit_notes_user_number_seq_key on credit_notes (user_id, number_seq)`.execute(
+    db,
+  )
   await sql`create unique index credit_notes_user_number_key on credit_notes (user_id, number)`.execute(db)
   await sql`create index credit_notes_invoice_idx on credit_notes (invoice_id, number_seq)`.execute(db)
-  await sql`create index credit_notes_user_customer_idx on credit_notes (user_id, customer_id, number_seq)`.execute(db)
+  await sql`create index credit_notes_user_customer_idx on credit_notes (user_id, customer_id, number_seq)`.execute(
+    db,
+  )
   await sql`create index credit_notes_user_issue_date_idx on credit_notes (user_id, issue_date, number_seq)`.execute(
     db,
   )
@@ -107,12 +113,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     constraint credit_note_items_total_adds_up check (total = subtotal - discount + tax),
     constraint credit_note_items_note_position_key unique (credit_note_id, position)
   )`.execute(db)
-  await sql`create index credit_note_items_invoice_item_idx on credit_note_items (invoice_item_id)`.execute(db)
+  await sql`create index credit_note_items_invoice_item_idx on credit_note_items (invoice_item_id)`.execute(
+    db,
+  )
 
   await sql`
     create function credit_notes_check() returns trigger language plpgsql as $$
     declare
-      target uuid := case when tg_table_name = 'credit_notes' then new.id else new.credit_note_id end;
+      target uuid;
       marker text := pg_current_xact_id()::text || ':';
       checked text := coalesce(current_setting('invoice_api.credit_notes_checked', true), '');
       note record;
@@ -120,6 +128,11 @@ export async function up(db: Kysely<any>): Promise<void> {
       credited bigint;
       overrun record;
     begin
+      if tg_table_name = 'credit_notes' then
+        target := new.id;
+      else
+        target := new.credit_note_id;
+      end if;
       if left(checked, length(marker)) <> marker then
         checked := marker;
       end if;

@@ -16,6 +16,8 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set([
   'invoice_events',
   'idempotency_keys',
   'invoice_number_skips',
+  'credit_notes',
+  'credit_note_items',
   'report_open_balances',
   'report_draft_counts',
   'report_daily_totals',

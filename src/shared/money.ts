@@ -17,6 +17,7 @@ export {
   MIN_UNIT_PRICE,
   parseMinorUnits,
 } from './money/amounts.ts'
+export { type CreditableLine, creditLine, sumMoney } from './money/credits.ts'
 export {
   currencyMinorDigits,
   formatMoney,

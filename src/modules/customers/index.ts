@@ -19,9 +19,9 @@ import {
   ETAG_KIND,
   getCustomer,
   listCustomers,
+  type RenameHook,
   updateCustomer,
   type VersionedCustomer,
-  type RenameHook,
 } from './service'
 
 const PREFIX = '/api/v1/customers'
@@ -93,7 +93,17 @@ export function customersModule(deps: CustomersModuleDeps) {
     .patch(
       '/:id',
       async ({ user, params, body, headers, set }) =>
-        withEtag(set, await updateCustomer(deps.db, user.id, params.id, body, headers['if-match'] ?? null, deps.onRenamed)),
+        withEtag(
+          set,
+          await updateCustomer(
+            deps.db,
+            user.id,
+            params.id,
+            body,
+            headers['if-match'] ?? null,
+            deps.onRenamed,
+          ),
+        ),
       {
         params: CustomerParams,
         body: CustomerPatch,

@@ -153,7 +153,9 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
           operationId: 'voidInvoice',
           summary: 'Void a sent invoice',
           description:
-            `Only a ${statusesAllowing('void').map((status) => `\`${status}\``).join(', ')} invoice that has ` +
+            `Only a ${statusesAllowing('void')
+              .map((status) => `\`${status}\``)
+              .join(', ')} invoice that has ` +
             'no payments and no credit notes; drafts are deleted instead, and paid or credited invoices are ' +
             'corrected by a credit note.',
         },

@@ -1,5 +1,5 @@
-import type { Invoice, InvoiceEvent, Payment } from './model'
 import { amountDue } from './lifecycle'
+import type { Invoice, InvoiceEvent, Payment } from './model'
 import type { EventRow, InvoiceView, PaymentRecord } from './repository'
 
 const iso = (value: Date) => value.toISOString()

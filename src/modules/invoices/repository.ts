@@ -144,7 +144,9 @@ function toRecord(row: InvoiceRow): InvoiceRecord {
   }
 }
 
-type Loose<T> = { [K in keyof T]: T[K] extends number ? number | string : T[K] extends Date ? Date | string : T[K] }
+type Loose<T> = {
+  [K in keyof T]: T[K] extends number ? number | string : T[K] extends Date ? Date | string : T[K]
+}
 
 function toItem(row: Loose<ItemRecord>): ItemRecord {
   return {
@@ -230,7 +232,13 @@ function invoiceView(db: Database) {
       jsonArrayFrom(
         eb
           .selectFrom('invoice_items as it')
-          .select(['it.id', 'it.description', 'it.quantity', 'it.unit_price as unitPrice', 'it.tax_rate as taxRate'])
+          .select([
+            'it.id',
+            'it.description',
+            'it.quantity',
+            'it.unit_price as unitPrice',
+            'it.tax_rate as taxRate',
+          ])
           .select(['it.subtotal', 'it.discount', 'it.tax', 'it.total'])
           .whereRef('it.invoice_id', '=', 'i.id')
           .orderBy('it.position'),
@@ -277,7 +285,11 @@ export async function findInvoiceView(
 }
 
 /** The invoice without a lock, for reads. */
-export async function findInvoice(db: Database, userId: string, id: string): Promise<InvoiceRecord | undefined> {
+export async function findInvoice(
+  db: Database,
+  userId: string,
+  id: string,
+): Promise<InvoiceRecord | undefined> {
   const row = await db
     .selectFrom('invoices')
     .selectAll()

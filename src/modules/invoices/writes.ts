@@ -28,7 +28,11 @@ export const invoiceSearchText = (number: string | null, customerName: string) =
   [number ?? '', customerName].map(foldForSearch).join('\n')
 
 /** The invoice locked until the transaction ends; 404 when it is not this user's. */
-export async function lockInvoiceRecord(trx: Transaction, userId: string, id: string): Promise<InvoiceRecord> {
+export async function lockInvoiceRecord(
+  trx: Transaction,
+  userId: string,
+  id: string,
+): Promise<InvoiceRecord> {
   const record = await lockInvoice(trx, userId, id)
   if (!record) throw notFound('Invoice')
   return record

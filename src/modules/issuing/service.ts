@@ -56,7 +56,12 @@ export async function markAsSent(
     })
   }
   const taken = await allocateNumber(trx, userId, 'invoice')
-  const frozen = { number: taken.number, sentAt: new Date(), billTo: billToOf(customer), seller: taken.seller }
+  const frozen = {
+    number: taken.number,
+    sentAt: new Date(),
+    billTo: billToOf(customer),
+    seller: taken.seller,
+  }
   const key = newPdfKey('invoices', userId, id)
   const pdf = await renderAndStore(deps, key, toSnapshot({ ...invoice, ...frozen }, items))
   await recordIssue(trx, invoice, {
@@ -123,4 +128,3 @@ export async function pdfLink(db: Database, deps: IssuingDeps, userId: string, i
   })
   return { url: link.url, expiresAt: link.expiresAt.toISOString() }
 }
-

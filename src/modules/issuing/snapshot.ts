@@ -16,7 +16,15 @@ export const billToOf = (customer: {
 
 type Frozen = Pick<
   InvoiceRecord,
-  'currency' | 'issueDate' | 'dueDate' | 'discountPercent' | 'notes' | 'subtotal' | 'discountTotal' | 'taxTotal' | 'total'
+  | 'currency'
+  | 'issueDate'
+  | 'dueDate'
+  | 'discountPercent'
+  | 'notes'
+  | 'subtotal'
+  | 'discountTotal'
+  | 'taxTotal'
+  | 'total'
 > & { number: string; sentAt: Date; billTo: BillToJson; seller: SellerJson }
 
 /**

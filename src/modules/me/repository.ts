@@ -69,7 +69,9 @@ export async function recordNumberSkip(
   await db
     .insertInto('invoice_number_skips')
     .values({ user_id: userId, series, after_seq: lastUsed, next_seq: next })
-    .onConflict((oc) => oc.columns(['user_id', 'series', 'after_seq']).doUpdateSet({ next_seq: next, at: sql`now()` }))
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'series', 'after_seq']).doUpdateSet({ next_seq: next, at: sql`now()` }),
+    )
     .execute()
 }
 

@@ -1,7 +1,7 @@
-import type { VerifiedToken } from '../../lib/auth/verifier'
-import type { AuthenticatedUser } from '../../plugins/auth'
 import type { SellerJson } from '../../../db/schema'
+import type { VerifiedToken } from '../../lib/auth/verifier'
 import type { Database, Transaction } from '../../lib/db'
+import type { AuthenticatedUser } from '../../plugins/auth'
 import { AppError, notFound } from '../../shared/errors'
 import { expectedVersion } from '../../shared/etag'
 import { toAddressJson, trimStrings } from '../../shared/input'
@@ -155,7 +155,9 @@ export async function updateProfile(
     for (const { series, next, lastUsed } of raises) {
       if (next <= lastUsed) {
         throw new AppError('VALIDATION_ERROR', `${series.field} cannot go back to a number already used`, {
-          details: [{ path: `/${series.field}`, message: `must be greater than ${lastUsed}, the last number issued` }],
+          details: [
+            { path: `/${series.field}`, message: `must be greater than ${lastUsed}, the last number issued` },
+          ],
         })
       }
     }

@@ -4,7 +4,10 @@ import type { Transaction } from '../../lib/db'
 import { parseMinorUnits } from '../../shared/money'
 import type { PaymentRecord } from '../invoices/service'
 
-export async function insertPayment(trx: Transaction, values: Insertable<PaymentsTable>): Promise<PaymentRecord> {
+export async function insertPayment(
+  trx: Transaction,
+  values: Insertable<PaymentsTable>,
+): Promise<PaymentRecord> {
   const row = await trx.insertInto('payments').values(values).returningAll().executeTakeFirstOrThrow()
   return {
     id: row.id,

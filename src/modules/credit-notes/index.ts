@@ -1,0 +1,156 @@
+import { Elysia } from 'elysia'
+import type { Config } from '../../config'
+import type { Database } from '../../lib/db'
+import type { Logger } from '../../lib/logger'
+import type { Metrics } from '../../lib/metrics'
+import type { ObjectStorage } from '../../lib/storage'
+import type { AuthPlugin } from '../../plugins/auth'
+import { etagFor } from '../../shared/etag'
+import { errorAnswers, errorsSending, sends } from '../../shared/schemas'
+import { ChangeHeaders } from '../idempotency/model'
+import { respond, withIdempotency } from '../idempotency/service'
+import { statusesAllowing } from '../invoices/lifecycle'
+import { InvoiceParams } from '../invoices/model'
+import { PdfLink } from '../issuing/model'
+import { CreditNote, CreditNoteCreate, CreditNoteList, CreditNoteListQuery, CreditNoteParams } from './model'
+import {
+  type CreditNoteDeps,
+  creditNotePdfLink,
+  ETAG_KIND,
+  getCreditNote,
+  issueCreditNote,
+  listCreditNotes,
+} from './service'
+
+export const CREDIT_NOTES_PREFIX = '/api/v1/credit-notes'
+
+/** A credit note never changes, so its version is always the first. */
+const creditNoteEtag = (note: CreditNote) => etagFor(ETAG_KIND, note.id, 1)
+
+export interface CreditNotesModuleDeps {
+  db: Database
+  auth: AuthPlugin
+  storage: ObjectStorage
+  metrics: Metrics
+  config: Pick<Config, 'pdfUrlTtlSeconds' | 'storageTimeoutMs'>
+  logger: Logger
+}
+
+const creditable = statusesAllowing('credit')
+  .map((status) => `\`${status}\``)
+  .join(', ')
+
+/** Credit notes: issued against an invoice, then read, listed and downloaded on their own. */
+export function creditNotesModule(deps: CreditNotesModuleDeps) {
+  const { db } = deps
+  const documents: CreditNoteDeps = {
+    storage: deps.storage,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    storageTimeoutMs: deps.config.storageTimeoutMs,
+    pdfUrlTtlSeconds: deps.config.pdfUrlTtlSeconds,
+  }
+  return new Elysia({ name: 'credit-notes', prefix: '/api/v1', detail: { tags: ['Credit notes'] } })
+    .use(deps.auth)
+    .post(
+      '/invoices/:id/credit-notes',
+      async ({ user, params, body, headers, set, status }) => {
+        const path = `/api/v1/invoices/${params.id}/credit-notes`
+        const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body }
+        const answer = await withIdempotency(db, request, async (trx) => {
+          const note = await issueCreditNote(
+            trx,
+            documents,
+            user.id,
+            params.id,
+            body,
+            headers['if-match'] ?? null,
+          )
+          return {
+            status: 201,
+            body: note,
+            headers: { etag: creditNoteEtag(note), location: `${CREDIT_NOTES_PREFIX}/${note.id}` },
+          }
+        })
+        return status(201, respond(set, answer))
+      },
+      {
+        params: InvoiceParams,
+        body: CreditNoteCreate,
+        parse: 'json',
+        headers: ChangeHeaders,
+        response: {
+          201: sends(CreditNote, 'ETag', 'Location'),
+          ...errorAnswers(
+            'NOT_FOUND',
+            'INVALID_STATUS_TRANSITION',
+            'CREDIT_EXCEEDS_INVOICE',
+            'PDF_GENERATION_FAILED',
+          ),
+        },
+        detail: {
+          operationId: 'createCreditNote',
+          summary: 'Issue a credit note against an invoice',
+          description:
+            `On a ${creditable} invoice (409 \`INVALID_STATUS_TRANSITION\` otherwise). \`items\` credit a ` +
+            'quantity of invoice lines; without it, everything not yet credited. A line is priced by its ' +
+            "invoice line's rules on the quantity credited so far, less what earlier notes took, so a line's " +
+            'credits always add up to the line and crediting everything reaches `creditedTotal = total` ' +
+            '(status `credited`). A quantity above what is left of its line, or a total above what is left ' +
+            'to credit, is 422 `CREDIT_EXCEEDS_INVOICE`; concurrent notes and payments of one invoice apply ' +
+            'one after the other. Numbered `creditNotePrefix` + a gapless series of its own; bill-to and ' +
+            'seller are frozen and the PDF is stored, all in one transaction: 502 `PDF_GENERATION_FAILED` ' +
+            'consumes no number and changes nothing. `appliedToBalance` is what the note took off the amount ' +
+            'due, `refundDue` what was already paid and is owed back.',
+        },
+      },
+    )
+    .get('/credit-notes', ({ user, query }) => listCreditNotes(db, user.id, query), {
+      query: CreditNoteListQuery,
+      response: { 200: CreditNoteList },
+      detail: {
+        operationId: 'listCreditNotes',
+        summary: 'List credit notes',
+        description: 'Newest number first; filters combine. Pages follow `nextCursor`.',
+      },
+    })
+    .get(
+      '/credit-notes/:id',
+      async ({ user, params, set }) => {
+        const note = await getCreditNote(db, user.id, params.id)
+        set.headers['etag'] = creditNoteEtag(note)
+        return note
+      },
+      {
+        params: CreditNoteParams,
+        response: { 200: sends(CreditNote, 'ETag'), ...errorAnswers('NOT_FOUND') },
+        detail: {
+          operationId: 'getCreditNote',
+          summary: 'One credit note',
+          description: 'Immutable once issued.',
+        },
+      },
+    )
+    .get(
+      '/credit-notes/:id/pdf',
+      async ({ user, params, set }) => {
+        set.headers['cache-control'] = 'no-store'
+        return creditNotePdfLink(db, documents, user.id, params.id)
+      },
+      {
+        params: CreditNoteParams,
+        response: {
+          200: sends(PdfLink, 'Cache-Control'),
+          ...errorsSending(errorAnswers('NOT_FOUND', 'PDF_GENERATION_FAILED'), 'Cache-Control'),
+        },
+        detail: {
+          operationId: 'getCreditNotePdfLink',
+          summary: "A download link to the credit note's PDF",
+          description:
+            'A fresh presigned link, valid for `PDF_URL_TTL_SECONDS`, that downloads the PDF as ' +
+            '`attachment; filename="<number>.pdf"`. A PDF the store lost is rendered again from the frozen ' +
+            'note first; 502 `PDF_GENERATION_FAILED` when the store cannot be reached.',
+        },
+      },
+    )
+}

@@ -1,0 +1,36 @@
+import type { CreditNoteSnapshot } from '../../lib/pdf'
+import type { CreditNoteRecord } from './repository'
+
+/** What the PDF shows, from the frozen note only, so that rendering it again gives the same bytes. */
+export function toSnapshot(note: CreditNoteRecord): CreditNoteSnapshot {
+  return {
+    kind: 'credit_note',
+    number: note.number,
+    invoiceNumber: note.invoiceNumber,
+    invoiceIssueDate: note.invoiceIssueDate,
+    currency: note.currency,
+    issueDate: note.issueDate,
+    issuedAt: note.issuedAt,
+    reason: note.reason,
+    memo: note.memo,
+    discountPercent: note.discountPercent,
+    from: note.seller,
+    billTo: note.billTo,
+    items: note.items.map((item) => ({
+      description: item.description,
+      quantity: item.quantity,
+      unitPrice: item.unitPrice,
+      taxRate: item.taxRate,
+      subtotal: item.subtotal,
+      discount: item.discount,
+      tax: item.tax,
+      total: item.total,
+    })),
+    subtotal: note.subtotal,
+    discountTotal: note.discountTotal,
+    taxTotal: note.taxTotal,
+    total: note.total,
+    appliedToBalance: note.appliedToBalance,
+    refundDue: note.refundDue,
+  }
+}
