@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { sql } from 'kysely'
+import { crossTenant } from '../../src/lib/db'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { edenClient } from '../helpers/eden'
 import { addDays, dayIn, invoiceFactory } from '../helpers/invoice-factory'
@@ -20,7 +22,67 @@ async function newUser(timeZone = 'UTC') {
     const res = await api.api.v1.me.patch({ timezone: timeZone })
     expect(res.status).toBe(200)
   }
-  return { token, ...invoiceFactory(t.deps.database.db, me!.id) }
+  return { token, userId: me!.id, ...invoiceFactory(t.deps.database.db, me!.id) }
+}
+
+/**
+ * A credit note of `total` dated `issueDate` against an invoice of the factory (one line carrying its total),
+ * written as the credit-note service leaves it, in its order: the invoice first (credited_total and the status
+ * that follows), then the note, numbered in the user's second series, and its one line.
+ */
+async function creditNote(userId: string, invoiceId: string, total: number, issueDate: string) {
+  await crossTenant(t.deps.database.db)
+    .transaction()
+    .execute(async (trx) => {
+      const { rows } = await sql<{
+        total: string
+        amount_paid: string
+        credited_total: string
+        line: string
+        line_total: string
+      }>`select i.total, i.amount_paid, i.credited_total, it.id as line, it.total as line_total
+           from invoices i join invoice_items it on it.invoice_id = i.id
+          where i.id = ${invoiceId} and i.user_id = ${userId} for update of i`.execute(trx)
+      const invoice = rows[0]!
+      const [invoiceTotal, paid, before] = [invoice.total, invoice.amount_paid, invoice.credited_total].map(
+        Number,
+      )
+      const credited = before! + total
+      const due = Math.max(0, invoiceTotal! - paid! - before!)
+      const status =
+        credited === invoiceTotal
+          ? 'credited'
+          : paid! + credited >= invoiceTotal!
+            ? 'paid'
+            : paid! > 0
+              ? 'partially_paid'
+              : 'sent'
+      await sql`update invoices set credited_total = ${credited}, status = ${status},
+          paid_at = case when ${status} = 'paid' then coalesce(paid_at, now()) else paid_at end
+        where id = ${invoiceId}`.execute(trx)
+      const quantity = Math.max(0.001, Math.round((total / Number(invoice.line_total)) * 1000) / 1000)
+      await sql`
+        with numbered as (
+          update users set next_credit_note_number = next_credit_note_number + 1,
+                           last_credit_note_number = next_credit_note_number
+           where id = ${userId}
+          returning last_credit_note_number as seq, credit_note_prefix as prefix
+        ), note as (
+          insert into credit_notes (user_id, invoice_id, customer_id, number, number_seq, reason, currency,
+            discount_percent, subtotal, discount_total, tax_total, total, applied_to_balance, refund_due, bill_to,
+            seller, issue_date, issued_at, pdf_key, pdf_sha256, pdf_size, pdf_generated_at)
+          select ${userId}, i.id, i.customer_id, n.prefix || lpad(n.seq::text, 4, '0'), n.seq, 'other', i.currency,
+                 0, ${total}, 0, 0, ${total}, ${Math.min(total, due)}, ${total - Math.min(total, due)}, '{}', '{}',
+                 ${issueDate}, ${`${issueDate}T12:00:00Z`}, 'credit-notes/' || gen_random_uuid() || '.pdf',
+                 repeat('0', 64), 1, now()
+            from invoices i cross join numbered n where i.id = ${invoiceId}
+          returning id
+        )
+        insert into credit_note_items (credit_note_id, user_id, invoice_item_id, position, description, quantity,
+          unit_price, tax_rate, subtotal, discount, tax, total)
+        select note.id, ${userId}, ${invoice.line}, 0, 'Services', ${quantity}, ${total}, 0, ${total}, 0, 0, ${total}
+          from note`.execute(trx)
+    })
 }
 
 const reports = (token: string) => edenClient(t, token).api.v1.reports
@@ -53,7 +115,7 @@ async function expectValidationError(
   expect(body.error.details?.map((d) => d.path)).toContain(path)
 }
 
-const zero = { outstanding: 0, overdue: 0, invoiced: 0, collected: 0 }
+const zero = { outstanding: 0, overdue: 0, invoiced: 0, credited: 0, collected: 0 }
 
 describe('GET /api/v1/reports/summary', () => {
   test('when invoices are in every status, then outstanding and overdue are the amountDue of sent and partially paid ones', async () => {
@@ -94,6 +156,7 @@ describe('GET /api/v1/reports/summary', () => {
       outstanding: 1000 + 2000 + 3500 + 300,
       overdue: 2000 + 3500,
       invoiced: 1000,
+      credited: 0,
       collected: 0,
       counts: { draft: 1, open: 4, overdue: 2 },
     })
@@ -311,7 +374,14 @@ describe('GET /api/v1/reports/revenue', () => {
     const expected = ['01', '02', '03', '04', '05', '06'].flatMap((m) =>
       ['EUR', 'USD'].map((currency) => {
         const month = `2025-${m}`
-        return { month, currency, invoiced: 0, collected: 0, ...activity[`${month} ${currency}`] }
+        return {
+          month,
+          currency,
+          invoiced: 0,
+          credited: 0,
+          collected: 0,
+          ...activity[`${month} ${currency}`],
+        }
       }),
     )
     expect(rows).toEqual(expected)
@@ -329,8 +399,8 @@ describe('GET /api/v1/reports/revenue', () => {
       ],
     })
     expect(await revenue(token, { from: '2025-01-01', to: '2025-02-28' })).toEqual([
-      { month: '2025-01', currency: 'USD', invoiced: 300, collected: 100 },
-      { month: '2025-02', currency: 'USD', invoiced: 0, collected: 200 },
+      { month: '2025-01', currency: 'USD', invoiced: 300, credited: 0, collected: 100 },
+      { month: '2025-02', currency: 'USD', invoiced: 0, credited: 0, collected: 200 },
     ])
   })
 
@@ -341,8 +411,8 @@ describe('GET /api/v1/reports/revenue', () => {
     await invoice({ status: 'sent', total: 4, issueDate: '2025-02-10' })
     await invoice({ status: 'sent', total: 8, issueDate: '2025-02-11' })
     expect(await revenue(token, { from: '2025-01-15', to: '2025-02-10' })).toEqual([
-      { month: '2025-01', currency: 'USD', invoiced: 2, collected: 0 },
-      { month: '2025-02', currency: 'USD', invoiced: 4, collected: 0 },
+      { month: '2025-01', currency: 'USD', invoiced: 2, credited: 0, collected: 0 },
+      { month: '2025-02', currency: 'USD', invoiced: 4, credited: 0, collected: 0 },
     ])
   })
 
@@ -356,7 +426,13 @@ describe('GET /api/v1/reports/revenue', () => {
     expect(rows.map((row) => row.month)).toEqual(
       Array.from({ length: month }, (_, i) => `${today.slice(0, 4)}-${String(i + 1).padStart(2, '0')}`),
     )
-    expect(rows.at(-1)).toEqual({ month: today.slice(0, 7), currency: 'USD', invoiced: 5, collected: 0 })
+    expect(rows.at(-1)).toEqual({
+      month: today.slice(0, 7),
+      currency: 'USD',
+      invoiced: 5,
+      credited: 0,
+      collected: 0,
+    })
   })
 
   test('when nothing was invoiced or collected in the period, then data is empty', async () => {
@@ -380,6 +456,112 @@ describe('GET /api/v1/reports/revenue', () => {
       await reports(token).revenue.get({ query: { from: '2000-01-01' } }),
       '/query/from',
     )
+  })
+})
+
+describe('credit notes in reports', () => {
+  test("when credit notes are dated in another month than their invoices, then invoiced is net by the notes' dates and credited shows them", async () => {
+    const { token, userId, invoice } = await newUser()
+    // Partly paid in January, credited 200 in March.
+    const january = await invoice({
+      status: 'partially_paid',
+      total: 1000,
+      issueDate: '2025-01-10',
+      dueDate: '2025-02-09',
+      payments: [{ amount: 300, paidAt: '2025-01-20T12:00:00Z' }],
+    })
+    await creditNote(userId, january, 200, '2025-03-05')
+    // Issued and wholly credited in March: still issued, its credit note subtracts.
+    const march = await invoice({
+      status: 'sent',
+      total: 500,
+      issueDate: '2025-03-01',
+      dueDate: '2025-03-31',
+    })
+    await creditNote(userId, march, 500, '2025-03-02')
+
+    const outstanding = { outstanding: 500, overdue: 500, counts: { draft: 0, open: 1, overdue: 1 } }
+    expect(await summary(token, { from: '2025-01-01', to: '2025-01-31' })).toEqual([
+      { currency: 'USD', ...outstanding, invoiced: 1000, credited: 0, collected: 300 },
+    ])
+    expect(await summary(token, { from: '2025-03-01', to: '2025-03-31' })).toEqual([
+      { currency: 'USD', ...outstanding, invoiced: 500 - 700, credited: 700, collected: 0 },
+    ])
+    expect(await summary(token, { from: '2025-01-01', to: '2025-03-31' })).toEqual([
+      { currency: 'USD', ...outstanding, invoiced: 1500 - 700, credited: 700, collected: 300 },
+    ])
+    expect(await revenue(token, { from: '2025-01-01', to: '2025-04-30' })).toEqual([
+      { month: '2025-01', currency: 'USD', invoiced: 1000, credited: 0, collected: 300 },
+      { month: '2025-02', currency: 'USD', invoiced: 0, credited: 0, collected: 0 },
+      { month: '2025-03', currency: 'USD', invoiced: -200, credited: 700, collected: 0 },
+      { month: '2025-04', currency: 'USD', invoiced: 0, credited: 0, collected: 0 },
+    ])
+    expect(await aging(token)).toEqual([
+      { currency: 'USD', buckets: { current: 0, '1-30': 0, '31-60': 0, '61-90': 0, '90+': 500 } },
+    ])
+  })
+
+  test('when only a credit note falls in the period, then its currency answers with a negative invoiced', async () => {
+    const { token, userId, invoice } = await newUser()
+    const id = await invoice({
+      status: 'paid',
+      total: 900,
+      amountPaid: 900,
+      currency: 'EUR',
+      issueDate: '2024-12-20',
+      payments: [],
+    })
+    await creditNote(userId, id, 150, '2025-02-03')
+    expect(await summary(token, { from: '2025-02-01', to: '2025-02-28' })).toEqual([
+      { currency: 'EUR', ...zero, invoiced: -150, credited: 150, counts: { draft: 0, open: 0, overdue: 0 } },
+    ])
+    expect(await revenue(token, { from: '2025-01-15', to: '2025-02-03' })).toEqual([
+      { month: '2025-01', currency: 'EUR', invoiced: 0, credited: 0, collected: 0 },
+      { month: '2025-02', currency: 'EUR', invoiced: -150, credited: 150, collected: 0 },
+    ])
+    // The day before it, nothing happened.
+    expect(await revenue(token, { from: '2025-01-15', to: '2025-02-02' })).toEqual([])
+  })
+
+  test('when a partially paid invoice is partly credited, then outstanding and aging drop by the credit; credited in full, it leaves them', async () => {
+    const { token, userId, invoice } = await newUser()
+    const today = dayIn('UTC')
+    const id = await invoice({
+      status: 'partially_paid',
+      total: 1000,
+      issueDate: today,
+      dueDate: addDays(today, 10),
+      payments: [{ amount: 400, paidAt: new Date() }],
+    })
+    const open = async () => {
+      const [row] = await summary(token, { from: today, to: today })
+      const [buckets] = await aging(token)
+      return { row, current: buckets?.buckets.current ?? 0 }
+    }
+    expect(await open()).toMatchObject({
+      row: { outstanding: 600, invoiced: 1000, credited: 0 },
+      current: 600,
+    })
+
+    await creditNote(userId, id, 250, today)
+    expect(await open()).toMatchObject({
+      row: { outstanding: 350, invoiced: 750, credited: 250, counts: { open: 1 } },
+      current: 350,
+    })
+
+    // The rest of the total: credited, nothing due; 400 already paid is a refund, not a negative balance.
+    await creditNote(userId, id, 750, today)
+    expect(await open()).toEqual({
+      row: {
+        currency: 'USD',
+        ...zero,
+        invoiced: 0,
+        credited: 1000,
+        collected: 400,
+        counts: { draft: 0, open: 0, overdue: 0 },
+      },
+      current: 0,
+    })
   })
 })
 

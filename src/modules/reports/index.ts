@@ -24,11 +24,14 @@ export function reportsModule(deps: { db: Database; auth: AuthPlugin }) {
         operationId: 'getSummaryReport',
         summary: 'Receivables now and activity in a period, per currency',
         description:
-          '`outstanding` and `overdue` are the `amountDue` of sent and partially paid invoices as of now; ' +
-          '`invoiced` sums the totals of invoices issued (`issueDate`) in the period, drafts and void ' +
-          'invoices never counting; `collected` sums the payments received (`paidAt`) in it. ' +
-          `${TODAY} ${PERIOD} One row per currency that has an open or draft invoice, or anything invoiced ` +
-          `or collected in the period, ordered by currency; none at all gives an empty \`data\`. ${AMOUNTS}`,
+          '`outstanding` and `overdue` are the `amountDue` (total − amountPaid − creditedTotal) of sent and ' +
+          'partially paid invoices as of now; `credited` sums the credit notes issued (their `issueDate`) in ' +
+          'the period; `invoiced` sums the totals of invoices issued (`issueDate`) in the period, drafts and ' +
+          'void invoices never counting and credited ones still counting, less `credited`: it is net of credit ' +
+          'notes and may be negative when a note credits an invoice of an earlier period; `collected` sums the ' +
+          `payments received (\`paidAt\`) in it. ${TODAY} ${PERIOD} One row per currency that has an open or ` +
+          'draft invoice, or anything invoiced, credited or collected in the period, ordered by currency; none ' +
+          `at all gives an empty \`data\`. ${AMOUNTS}`,
       },
     })
     .get('/aging', async ({ user }) => ({ data: await agingReport(deps.db, user.id) }), {
@@ -38,7 +41,8 @@ export function reportsModule(deps: { db: Database; auth: AuthPlugin }) {
         operationId: 'getAgingReport',
         summary: 'Open receivables by days past due, per currency',
         description:
-          'The `amountDue` of sent and partially paid invoices, by how many days past its `dueDate` each is ' +
+          'The `amountDue` (total − amountPaid − creditedTotal) of sent and partially paid invoices, by how ' +
+          'many days past its `dueDate` each is ' +
           `today: not yet due or due today is \`current\`; then 1–30, 31–60, 61–90 and more than 90 days. ` +
           `${TODAY} One row per currency with open invoices, ordered by currency. ${AMOUNTS}`,
       },
@@ -48,12 +52,14 @@ export function reportsModule(deps: { db: Database; auth: AuthPlugin }) {
       response: { 200: Revenue },
       detail: {
         operationId: 'getRevenueReport',
-        summary: 'Invoiced and collected per calendar month',
+        summary: 'Invoiced, credited and collected per calendar month',
         description:
-          'One row for every month the period touches and every currency with anything invoiced or collected ' +
-          'in the period, months without activity answering zeros; ordered by month, then currency. When no ' +
-          'currency has activity in the period, `data` is empty. `invoiced` sums the totals of invoices issued ' +
-          'in the month (drafts and void invoices never count); `collected` the payments received in it, ' +
+          'One row for every month the period touches and every currency with anything invoiced, credited or ' +
+          'collected in the period, months without activity answering zeros; ordered by month, then currency. ' +
+          'When no currency has activity in the period, `data` is empty. `credited` sums the credit notes ' +
+          'issued in the month (their `issueDate`); `invoiced` sums the totals of invoices issued in the month ' +
+          '(drafts and void invoices never count, credited ones do) less `credited`, so it is net and may be ' +
+          'negative; `collected` the payments received in it, ' +
           "placed on months in the profile's time zone. The first and last months count only the days inside " +
           `the period. ${PERIOD} The period may touch at most ${MAX_REVENUE_MONTHS} months. ${AMOUNTS}`,
       },

@@ -27,9 +27,15 @@ export const SummaryRow = named(
   'SummaryRow',
   t.Object({
     currency: Currency,
-    outstanding: Amount('amountDue of sent and partially paid invoices, now'),
+    outstanding: Amount(
+      'amountDue (total − amountPaid − creditedTotal) of sent and partially paid invoices, now',
+    ),
     overdue: Amount('The part of `outstanding` past its due date'),
-    invoiced: Amount('Totals of invoices issued in the period (issueDate), void ones excluded'),
+    invoiced: Amount(
+      'Totals of invoices issued in the period (issueDate; void ones excluded, credited ones included) less ' +
+        '`credited`: net, so it may be negative',
+    ),
+    credited: Amount('Totals of the credit notes issued in the period (their issueDate)'),
     collected: Amount('Payments received in the period (paidAt)'),
     counts: t.Object({
       draft: Count('Drafts'),
@@ -52,7 +58,8 @@ export const Summary = named(
               currency: 'EUR',
               outstanding: 250000,
               overdue: 75000,
-              invoiced: 1200000,
+              invoiced: 1150000,
+              credited: 50000,
               collected: 950000,
               counts: { draft: 2, open: 5, overdue: 1 },
             },
@@ -102,7 +109,11 @@ export const RevenueRow = named(
   t.Object({
     month: t.String({ pattern: '^\\d{4}-\\d{2}$', description: 'YYYY-MM', examples: ['2026-01'] }),
     currency: Currency,
-    invoiced: Amount('Totals of invoices issued in the month, void ones excluded'),
+    invoiced: Amount(
+      'Totals of invoices issued in the month (void ones excluded, credited ones included) less `credited`: ' +
+        'net, so it may be negative',
+    ),
+    credited: Amount('Totals of the credit notes issued in the month (their issueDate)'),
     collected: Amount('Payments received in the month'),
   }),
 )
@@ -116,8 +127,8 @@ export const Revenue = named(
       examples: [
         {
           data: [
-            { month: '2026-01', currency: 'EUR', invoiced: 400000, collected: 310000 },
-            { month: '2026-02', currency: 'EUR', invoiced: 0, collected: 90000 },
+            { month: '2026-01', currency: 'EUR', invoiced: 400000, credited: 0, collected: 310000 },
+            { month: '2026-02', currency: 'EUR', invoiced: -25000, credited: 25000, collected: 90000 },
           ],
         },
       ],

@@ -21,6 +21,7 @@ interface RawSummaryRow {
   outstanding: Int8Text
   overdue: Int8Text
   invoiced: Int8Text
+  credited: Int8Text
   collected: Int8Text
   draft: Int8Text
   open: Int8Text
@@ -40,14 +41,17 @@ interface RawRevenueRow {
   month: string
   currency: string
   invoiced: Int8Text
+  credited: Int8Text
   collected: Int8Text
 }
 
 /**
- * What was issued and collected in each span of calendar days `spans(k, first_day, last_day)` of the profile's
- * time zone, as rows `facts(k, currency, invoiced, issued, collected, payments)` to be summed.
+ * What was issued, credited and collected in each span of calendar days `spans(k, first_day, last_day)` of the
+ * profile's time zone, as rows `facts(k, currency, invoiced, issued, credited, credit_notes, collected, payments)`
+ * to be summed. `invoiced` is gross (every issued invoice's total, credited ones included); the credit notes
+ * issued in the span are `credited`.
  *
- * Issued invoices count by issue date, which report_daily_totals keys its rows by. Payments count by the local
+ * Issued invoices and credit notes count by their issue dates, which report_daily_totals keys its rows by. Payments count by the local
  * day of `paid_at`, and the table keeps them by UTC day: a local span [starts, ends) rarely begins or ends at a
  * UTC midnight, so its payments are read as the UTC days from `d1` to `d2` (each end moved to the UTC midnight
  * nearest to it) corrected by the payments between each end and that midnight, added where the span reaches
@@ -108,13 +112,13 @@ const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
     union all
     select k, by_issue, false, m_hi, hi from split where m_lo < m_hi
   ), sums as (
-    select p.k, p.by_issue, t.currency, t.invoiced, t.issued, t.collected, t.payments
+    select p.k, p.by_issue, t.currency, t.invoiced, t.issued, t.credited, t.credit_notes, t.collected, t.payments
     from pieces p
     cross join lateral (
-      select currency, invoiced, issued, collected, payments from report_monthly_totals
+      select currency, invoiced, issued, credited, credit_notes, collected, payments from report_monthly_totals
       where p.by_month and user_id = ${userId} and month >= p.lo and month < p.hi
       union all
-      select currency, invoiced, issued, collected, payments from report_daily_totals
+      select currency, invoiced, issued, credited, credit_notes, collected, payments from report_daily_totals
       where not p.by_month and user_id = ${userId} and day >= p.lo and day < p.hi
     ) t
     where p.lo < p.hi
@@ -122,23 +126,27 @@ const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
     select k, currency,
            case when by_issue then invoiced else 0 end as invoiced,
            case when by_issue then issued else 0 end as issued,
+           case when by_issue then credited else 0 end as credited,
+           case when by_issue then credit_notes else 0 end as credit_notes,
            case when by_issue then 0 else collected end as collected,
            case when by_issue then 0 else payments end as payments
     from sums
     union all
-    select e.k, p.currency, 0, 0, e.head_sign * p.amount, e.head_sign
+    select e.k, p.currency, 0, 0, 0, 0, e.head_sign * p.amount, e.head_sign
     from edges e
     join payments p on p.user_id = ${userId} and p.paid_at >= e.head_from and p.paid_at < e.head_to
     union all
-    select e.k, p.currency, 0, 0, e.tail_sign * p.amount, e.tail_sign
+    select e.k, p.currency, 0, 0, 0, 0, e.tail_sign * p.amount, e.tail_sign
     from edges e
     join payments p on p.user_id = ${userId} and p.paid_at >= e.tail_from and p.paid_at < e.tail_to
   )`
 
 /**
- * From the report tables only (db/migrations/20261126210000_report_rollups.ts): open balances per currency and
- * due date, draft counts, and per-day and per-month totals. A currency appears when it has drafts, open
- * invoices, or invoices issued or payments received in the period.
+ * From the report tables only (db/migrations/20261126210000_report_rollups.ts, 20261202110000_report_credits.ts):
+ * open balances per currency and due date (what is due: total − paid − credited), draft counts, and per-day and
+ * per-month totals. `invoiced` is net: the totals issued less the credit notes issued in the period. A currency
+ * appears when it has drafts, open invoices, or invoices or credit notes issued or payments received in the
+ * period.
  */
 export const summaryQuery = (scope: ReportScope, period: Period) => {
   const today = sql`cast(${scope.today} as date)`
@@ -159,14 +167,16 @@ export const summaryQuery = (scope: ReportScope, period: Period) => {
       from report_draft_counts
       where user_id = ${scope.userId} and drafts > 0
     ), period as (
-      select currency, sum(invoiced) as invoiced, sum(collected) as collected
+      select currency, sum(invoiced) - sum(credited) as invoiced, sum(credited) as credited,
+             sum(collected) as collected
       from facts
       group by currency
-      having sum(issued) > 0 or sum(payments) > 0
+      having sum(issued) > 0 or sum(credit_notes) > 0 or sum(payments) > 0
     )
     select currency,
            coalesce(outstanding, 0)::bigint as outstanding, coalesce(overdue, 0)::bigint as overdue,
-           coalesce(invoiced, 0)::bigint as invoiced, coalesce(collected, 0)::bigint as collected,
+           coalesce(invoiced, 0)::bigint as invoiced, coalesce(credited, 0)::bigint as credited,
+           coalesce(collected, 0)::bigint as collected,
            coalesce(draft, 0) as draft, coalesce(open, 0) as open, coalesce(overdue_count, 0) as overdue_count
     from open_invoices
     full join drafts using (currency)
@@ -193,7 +203,7 @@ export const agingQuery = (scope: ReportScope) => {
 
 /**
  * Every month of the period (its first and last month cut to the period) for every currency with activity in
- * the period.
+ * the period; `invoiced` net of the month's credit notes.
  */
 export const revenueQuery = (scope: ReportScope, period: Period) => sql<RawRevenueRow>`
   with spans (k, first_day, last_day) as (
@@ -208,13 +218,14 @@ export const revenueQuery = (scope: ReportScope, period: Period) => sql<RawReven
   ),
   ${periodFacts(scope)},
   totals as (
-    select k as month, currency, sum(invoiced) as invoiced, sum(collected) as collected,
-           sum(issued) + sum(payments) as facts
+    select k as month, currency, sum(invoiced) - sum(credited) as invoiced, sum(credited) as credited,
+           sum(collected) as collected, sum(issued) + sum(credit_notes) + sum(payments) as facts
     from facts
     group by k, currency
   )
   select to_char(s.k, 'YYYY-MM') as month, c.currency,
-         coalesce(t.invoiced, 0)::bigint as invoiced, coalesce(t.collected, 0)::bigint as collected
+         coalesce(t.invoiced, 0)::bigint as invoiced, coalesce(t.credited, 0)::bigint as credited,
+         coalesce(t.collected, 0)::bigint as collected
   from spans s
   cross join (select distinct currency from totals where facts > 0) c
   left join totals t on t.month = s.k and t.currency = c.currency
@@ -233,6 +244,7 @@ export async function summaryRows(db: Database, scope: ReportScope, period: Peri
     outstanding: Number(row.outstanding),
     overdue: Number(row.overdue),
     invoiced: Number(row.invoiced),
+    credited: Number(row.credited),
     collected: Number(row.collected),
     counts: { draft: Number(row.draft), open: Number(row.open), overdue: Number(row.overdue_count) },
   }))
@@ -258,6 +270,7 @@ export async function revenueRows(db: Database, scope: ReportScope, period: Peri
     month: row.month,
     currency: row.currency,
     invoiced: Number(row.invoiced),
+    credited: Number(row.credited),
     collected: Number(row.collected),
   }))
 }
