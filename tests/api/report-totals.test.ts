@@ -4,9 +4,10 @@ import { crossTenant } from '../../src/lib/db'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { invoiceFactory } from '../helpers/invoice-factory'
 
-// The reports read totals that triggers keep (db/migrations/20261126210000_report_rollups.ts). These tests hold
-// those totals against a recount of the invoices and payments after writes through the API, and the collected
-// amounts against a direct sum of the payments, in time zones whose midnights are not UTC's.
+// The reports read totals that triggers keep (db/migrations/20261126210000_report_rollups.ts,
+// 20261202110000_report_credits.ts). These tests hold those totals against a recount of the invoices, payments and
+// credit notes after writes through the API, and the collected amounts against a direct sum of the payments, in
+// time zones whose midnights are not UTC's.
 
 let t: TestApp
 beforeAll(async () => {
@@ -57,6 +58,60 @@ const pay = (token: string, id: string, amount: number, paidAt?: string) =>
   call(token, `/api/v1/invoices/${id}/payments`, 'POST', { amount, ...(paidAt ? { paidAt } : {}) })
 const voidInvoice = (token: string, id: string) => call(token, `/api/v1/invoices/${id}/void`, 'POST')
 
+/**
+ * A credit note of `total` dated `issueDate` against an invoice of one line (as `draft` writes them), written as
+ * the credit-note service leaves it, in its order: the invoice locked, the next number of the user's credit-note
+ * series taken, the invoice's credited_total and the status that follows, then the note and its line.
+ */
+async function creditNote(userId: string, invoiceId: string, total: number, issueDate: string) {
+  await crossTenant(t.deps.database.db)
+    .transaction()
+    .execute(async (trx) => {
+      const { rows } = await sql<{ total: string; amount_paid: string; credited_total: string }>`
+        select total, amount_paid, credited_total from invoices
+         where id = ${invoiceId} and user_id = ${userId} for update`.execute(trx)
+      const invoice = rows[0]!
+      const [invoiceTotal, paid, before] = [invoice.total, invoice.amount_paid, invoice.credited_total].map(
+        Number,
+      ) as [number, number, number]
+      const { rows: numbered } = await sql<{ seq: string; number: string }>`
+        update users set next_credit_note_number = next_credit_note_number + 1,
+                         last_credit_note_number = next_credit_note_number
+         where id = ${userId}
+        returning last_credit_note_number as seq,
+                  credit_note_prefix || lpad(last_credit_note_number::text, 4, '0') as number`.execute(trx)
+      const credited = before + total
+      const status =
+        credited === invoiceTotal
+          ? 'credited'
+          : paid + credited >= invoiceTotal
+            ? 'paid'
+            : paid > 0
+              ? 'partially_paid'
+              : 'sent'
+      await sql`update invoices set credited_total = ${credited}, status = ${status},
+          paid_at = case when ${status} = 'paid' then coalesce(paid_at, now()) else paid_at end
+        where id = ${invoiceId}`.execute(trx)
+      const applied = Math.min(total, Math.max(0, invoiceTotal - paid - before))
+      await sql`
+        with note as (
+          insert into credit_notes (user_id, invoice_id, customer_id, number, number_seq, reason, currency,
+            discount_percent, subtotal, discount_total, tax_total, total, applied_to_balance, refund_due, bill_to,
+            seller, issue_date, issued_at, pdf_key, pdf_sha256, pdf_size, pdf_generated_at)
+          select user_id, id, customer_id, ${numbered[0]!.number}, ${numbered[0]!.seq}, 'other', currency, 0,
+                 ${total}, 0, 0, ${total}, ${applied}, ${total - applied}, '{}', '{}', ${issueDate},
+                 ${`${issueDate}T12:00:00Z`}, 'credit-notes/' || gen_random_uuid() || '.pdf', repeat('0', 64), 1, now()
+            from invoices where id = ${invoiceId}
+          returning id
+        )
+        insert into credit_note_items (credit_note_id, user_id, invoice_item_id, position, description, quantity,
+          unit_price, tax_rate, subtotal, discount, tax, total)
+        select note.id, it.user_id, it.id, 0, it.description,
+               greatest(0.001, round(${total}::numeric / it.total, 3)), it.unit_price, 0, ${total}, 0, 0, ${total}
+          from note cross join invoice_items it where it.invoice_id = ${invoiceId}`.execute(trx)
+    })
+}
+
 const sorted = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort()
 
 /** The report tables of one user next to the same figures counted from its invoices and payments. */
@@ -68,35 +123,42 @@ async function totalsAndRecount(userId: string) {
     drafts: await sql<Json>`select currency, drafts as n
       from report_draft_counts where user_id = ${userId} and drafts <> 0`.execute(db),
     days: await sql<Json>`select currency, day::text as day, invoiced::text as invoiced, issued,
-        collected::text as collected, payments
-      from report_daily_totals where user_id = ${userId} and (issued, payments, invoiced, collected) <> (0, 0, 0, 0)`.execute(
-      db,
-    ),
+        collected::text as collected, payments, credited::text as credited, credit_notes
+      from report_daily_totals where user_id = ${userId}
+       and (issued, payments, invoiced, collected, credited, credit_notes) <> (0, 0, 0, 0, 0, 0)`.execute(db),
     months: await sql<Json>`select currency, month::text as month, invoiced::text as invoiced, issued,
-        collected::text as collected, payments
-      from report_monthly_totals where user_id = ${userId} and (issued, payments, invoiced, collected) <> (0, 0, 0, 0)`.execute(
-      db,
-    ),
+        collected::text as collected, payments, credited::text as credited, credit_notes
+      from report_monthly_totals where user_id = ${userId}
+       and (issued, payments, invoiced, collected, credited, credit_notes) <> (0, 0, 0, 0, 0, 0)`.execute(db),
   }
   const recount = {
-    open: await sql<Json>`select currency, due_date::text as day, sum(total - amount_paid)::bigint::text as amount,
+    open: await sql<Json>`select currency, due_date::text as day,
+        sum(total - amount_paid - credited_total)::bigint::text as amount,
         count(*)::int as n
       from invoices where user_id = ${userId} and status in ('sent', 'partially_paid')
       group by currency, due_date`.execute(db),
     drafts: await sql<Json>`select currency, count(*)::int as n
       from invoices where user_id = ${userId} and status = 'draft' group by currency`.execute(db),
+    // A credited invoice is still issued; its credit notes count on their own issue dates.
     days: await sql<Json>`select currency, day::text as day, sum(invoiced)::bigint::text as invoiced,
-        sum(issued)::int as issued, sum(collected)::bigint::text as collected, sum(payments)::int as payments
+        sum(issued)::int as issued, sum(collected)::bigint::text as collected, sum(payments)::int as payments,
+        sum(credited)::bigint::text as credited, sum(credit_notes)::int as credit_notes
       from (
-        select currency, issue_date as day, total as invoiced, 1 as issued, 0 as collected, 0 as payments
-        from invoices where user_id = ${userId} and status in ('sent', 'partially_paid', 'paid')
+        select currency, issue_date as day, total as invoiced, 1 as issued, 0 as collected, 0 as payments,
+               0 as credited, 0 as credit_notes
+        from invoices where user_id = ${userId} and status in ('sent', 'partially_paid', 'paid', 'credited')
         union all
-        select currency, (paid_at at time zone 'UTC')::date, 0, 0, amount, 1
+        select currency, (paid_at at time zone 'UTC')::date, 0, 0, amount, 1, 0, 0
         from payments where user_id = ${userId}
+        union all
+        select currency, issue_date, 0, 0, 0, 0, total, 1
+        from credit_notes where user_id = ${userId}
       ) facts
       group by currency, day`.execute(db),
   }
   // Month rows are the day rows summed by calendar month.
+  const amounts = ['invoiced', 'collected', 'credited'] as const
+  const counts = ['issued', 'payments', 'credit_notes'] as const
   const months = new Map<string, Json>()
   for (const day of recount.days.rows) {
     const month = `${String(day['day']).slice(0, 7)}-01`
@@ -108,16 +170,21 @@ async function totalsAndRecount(userId: string) {
       issued: 0,
       collected: 0n,
       payments: 0,
+      credited: 0n,
+      credit_notes: 0,
     }
-    sum['invoiced'] = (sum['invoiced'] as bigint) + BigInt(day['invoiced'] as string)
-    sum['issued'] = (sum['issued'] as number) + (day['issued'] as number)
-    sum['collected'] = (sum['collected'] as bigint) + BigInt(day['collected'] as string)
-    sum['payments'] = (sum['payments'] as number) + (day['payments'] as number)
+    for (const amount of amounts) sum[amount] = (sum[amount] as bigint) + BigInt(day[amount] as string)
+    for (const count of counts) sum[count] = (sum[count] as number) + (day[count] as number)
     months.set(key, sum)
   }
   const monthRows = [...months.values()]
-    .filter((m) => m['issued'] !== 0 || m['payments'] !== 0 || m['invoiced'] !== 0n || m['collected'] !== 0n)
-    .map((m) => ({ ...m, invoiced: String(m['invoiced']), collected: String(m['collected']) }))
+    .filter((m) => counts.some((c) => m[c] !== 0) || amounts.some((a) => m[a] !== 0n))
+    .map((m) => ({
+      ...m,
+      invoiced: String(m['invoiced']),
+      collected: String(m['collected']),
+      credited: String(m['credited']),
+    }))
   return {
     kept: {
       open: sorted(kept.open.rows),
@@ -164,7 +231,7 @@ describe('report totals', () => {
     expect(after.kept).toEqual(after.recount)
     expect(after.kept.drafts).toEqual(['{"currency":"GBP","n":1}'])
     expect(after.kept.months).toContain(
-      '{"currency":"EUR","month":"2026-01-01","invoiced":"30000","issued":2,"collected":"10001","payments":3}',
+      '{"currency":"EUR","month":"2026-01-01","invoiced":"30000","issued":2,"collected":"10001","payments":3,"credited":"0","credit_notes":0}',
     )
     // a is paid and f void: what stays open is b (EUR, due 2026-02-04) and c (USD, due 2026-01-20).
     expect(after.kept.open).toEqual([
@@ -172,7 +239,7 @@ describe('report totals', () => {
       '{"currency":"USD","day":"2026-01-20","amount":"1","n":1}',
     ])
     expect(after.kept.days).toContain(
-      '{"currency":"EUR","day":"2026-01-10","invoiced":"0","issued":0,"collected":"10000","payments":2}',
+      '{"currency":"EUR","day":"2026-01-10","invoiced":"0","issued":0,"collected":"10000","payments":2,"credited":"0","credit_notes":0}',
     )
 
     const rows = (await call(token, '/api/v1/reports/summary?from=2026-01-01&to=2026-01-31')).body['data']
@@ -182,6 +249,7 @@ describe('report totals', () => {
         outstanding: 19_999,
         overdue: 19_999,
         invoiced: 30_000,
+        credited: 0,
         // 23:59:59.999 UTC of January 31 is 20:29 in St. John's: inside the period.
         collected: 10_001,
         counts: { draft: 0, open: 1, overdue: 1 },
@@ -191,6 +259,7 @@ describe('report totals', () => {
         outstanding: 0,
         overdue: 0,
         invoiced: 0,
+        credited: 0,
         collected: 0,
         counts: { draft: 1, open: 0, overdue: 0 },
       },
@@ -199,9 +268,121 @@ describe('report totals', () => {
         outstanding: 1,
         overdue: 1,
         invoiced: 30_000,
+        credited: 0,
         collected: 0,
         counts: { draft: 0, open: 1, overdue: 1 },
       },
+    ])
+  })
+
+  test('when credit notes follow payments, in other months than their invoices, then the tables equal a recount and invoiced is net', async () => {
+    const { token, id: userId } = await newUser('Asia/Kathmandu')
+    const eur = await customer(token, 'EUR')
+    const usd = await customer(token, 'USD')
+    const january = { issueDate: '2026-01-05', dueDate: '2026-02-04' }
+    const ids = {
+      a: await draft(token, eur, 10_000, january),
+      b: await draft(token, eur, 20_000, january),
+      c: await draft(token, usd, 30_000, { issueDate: '2026-01-06', dueDate: '2026-01-20' }),
+      d: await draft(token, eur, 40_000, { issueDate: '2026-01-07', dueDate: '2026-03-01' }),
+    }
+    for (const id of Object.values(ids)) expect((await send(token, id)).status).toBe(200)
+    // a: partly paid, then partly credited in March: still partially paid, 3,500 due.
+    expect((await pay(token, ids.a, 4_000, '2026-01-15T12:00:00Z')).status).toBe(201)
+    await creditNote(userId, ids.a, 2_500, '2026-03-10')
+    // b: paid, then partly credited in February: still paid, the credit is a refund.
+    expect((await pay(token, ids.b, 20_000, '2026-01-16T12:00:00Z')).status).toBe(201)
+    await creditNote(userId, ids.b, 5_000, '2026-02-01')
+    // c: credited in full on its issue date: no longer open, still issued.
+    await creditNote(userId, ids.c, 30_000, '2026-01-06')
+    // d: partly credited, then paid what is left.
+    await creditNote(userId, ids.d, 10_000, '2026-01-20')
+    expect((await pay(token, ids.d, 30_000, '2026-01-25T12:00:00Z')).status).toBe(201)
+
+    const statuses = await sql<{ id: string; status: string }>`select id, status from invoices
+      where user_id = ${userId}`.execute(crossTenant(t.deps.database.db))
+    expect(Object.fromEntries(statuses.rows.map((r) => [r.id, r.status]))).toEqual({
+      [ids.a]: 'partially_paid',
+      [ids.b]: 'paid',
+      [ids.c]: 'credited',
+      [ids.d]: 'paid',
+    })
+    const { kept, recount } = await totalsAndRecount(userId)
+    expect(kept).toEqual(recount)
+    expect(kept.open).toEqual(['{"currency":"EUR","day":"2026-02-04","amount":"3500","n":1}'])
+    expect(kept.months).toEqual([
+      '{"currency":"EUR","month":"2026-01-01","invoiced":"70000","issued":3,"collected":"54000","payments":3,"credited":"10000","credit_notes":1}',
+      '{"currency":"EUR","month":"2026-02-01","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"5000","credit_notes":1}',
+      '{"currency":"EUR","month":"2026-03-01","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"2500","credit_notes":1}',
+      '{"currency":"USD","month":"2026-01-01","invoiced":"30000","issued":1,"collected":"0","payments":0,"credited":"30000","credit_notes":1}',
+    ])
+
+    const report = async (path: string) => (await call(token, path)).body['data']
+    expect(await report('/api/v1/reports/summary?from=2026-01-01&to=2026-03-31')).toEqual([
+      {
+        currency: 'EUR',
+        outstanding: 3_500,
+        overdue: 3_500,
+        invoiced: 70_000 - 17_500,
+        credited: 17_500,
+        collected: 54_000,
+        counts: { draft: 0, open: 1, overdue: 1 },
+      },
+      {
+        currency: 'USD',
+        outstanding: 0,
+        overdue: 0,
+        invoiced: 0,
+        credited: 30_000,
+        collected: 0,
+        counts: { draft: 0, open: 0, overdue: 0 },
+      },
+    ])
+    expect(await report('/api/v1/reports/revenue?from=2026-02-01&to=2026-03-31')).toEqual([
+      { month: '2026-02', currency: 'EUR', invoiced: -5_000, credited: 5_000, collected: 0 },
+      { month: '2026-03', currency: 'EUR', invoiced: -2_500, credited: 2_500, collected: 0 },
+    ])
+    expect(await report('/api/v1/reports/aging')).toEqual([
+      { currency: 'EUR', buckets: { current: 0, '1-30': 0, '31-60': 0, '61-90': 0, '90+': 3_500 } },
+    ])
+  })
+
+  test('when credit notes, payments and sends of one user race on the same day, then all succeed and the totals add up', async () => {
+    const { token, id: userId } = await newUser()
+    const eur = await customer(token, 'EUR')
+    const today = new Date().toISOString().slice(0, 10)
+    const sameDay = { issueDate: today, dueDate: today }
+    const issued: string[] = []
+    for (let i = 0; i < 8; i++) {
+      const id = await draft(token, eur, 10_000 + i, sameDay)
+      expect((await send(token, id)).status).toBe(200)
+      issued.push(id)
+    }
+    const drafts = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => draft(token, eur, 5_000 + i, sameDay)),
+    )
+
+    // Each of the first four is credited and paid at once; the others only credited, in full for two of them.
+    const answers = await Promise.all([
+      ...issued
+        .slice(0, 4)
+        .flatMap((id) => [
+          creditNote(userId, id, 3_000, today).then(() => ({ status: 201 })),
+          pay(token, id, 2_000),
+        ]),
+      ...issued
+        .slice(4)
+        .map((id, i) =>
+          creditNote(userId, id, i < 2 ? 10_004 + i : 1_000, today).then(() => ({ status: 201 })),
+        ),
+      ...drafts.map((id) => send(token, id)),
+    ])
+    expect(answers.map((a) => a.status).sort()).toEqual([...Array(4).fill(200), ...Array(12).fill(201)])
+
+    const { kept, recount } = await totalsAndRecount(userId)
+    expect(kept).toEqual(recount)
+    expect(kept.days).toEqual([
+      `{"currency":"EUR","day":"${today}","invoiced":"${8 * 10_000 + 28 + 4 * 5_000 + 6}","issued":12,"collected":"8000","payments":4,"credited":"${4 * 3_000 + 10_004 + 10_005 + 2 * 1_000}","credit_notes":8}`,
     ])
   })
 
@@ -242,11 +423,15 @@ describe('report totals', () => {
     await draft(token, gbp, 1)
     expect((await send(token, id)).status).toBe(200)
     expect((await pay(token, id, 345, '2026-01-01T00:00:00Z')).status).toBe(201)
+    await creditNote(userId, id, 2_000, '2026-02-02')
     const kept = (await totalsAndRecount(userId)).kept
 
     await sql`select report_rebuild_rollups()`.execute(t.deps.database.db)
     expect((await totalsAndRecount(userId)).kept).toEqual(kept)
-    expect(kept.open).toEqual(['{"currency":"GBP","day":"2026-01-29","amount":"12000","n":1}'])
+    expect(kept.open).toEqual(['{"currency":"GBP","day":"2026-01-29","amount":"10000","n":1}'])
+    expect(kept.months).toContain(
+      '{"currency":"GBP","month":"2026-02-01","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"2000","credit_notes":1}',
+    )
   })
 })
 

@@ -27,61 +27,55 @@ async function newUser(timeZone = 'UTC') {
 
 /**
  * A credit note of `total` dated `issueDate` against an invoice of the factory (one line carrying its total),
- * written as the credit-note service leaves it, in its order: the invoice first (credited_total and the status
- * that follows), then the note, numbered in the user's second series, and its one line.
+ * written as the credit-note service leaves it, in its order: the invoice locked, the next number of the user's
+ * credit-note series taken, the invoice's credited_total and the status that follows, then the note and its line.
  */
 async function creditNote(userId: string, invoiceId: string, total: number, issueDate: string) {
   await crossTenant(t.deps.database.db)
     .transaction()
     .execute(async (trx) => {
-      const { rows } = await sql<{
-        total: string
-        amount_paid: string
-        credited_total: string
-        line: string
-        line_total: string
-      }>`select i.total, i.amount_paid, i.credited_total, it.id as line, it.total as line_total
-           from invoices i join invoice_items it on it.invoice_id = i.id
-          where i.id = ${invoiceId} and i.user_id = ${userId} for update of i`.execute(trx)
+      const { rows } = await sql<{ total: string; amount_paid: string; credited_total: string }>`
+        select total, amount_paid, credited_total from invoices
+         where id = ${invoiceId} and user_id = ${userId} for update`.execute(trx)
       const invoice = rows[0]!
       const [invoiceTotal, paid, before] = [invoice.total, invoice.amount_paid, invoice.credited_total].map(
         Number,
-      )
-      const credited = before! + total
-      const due = Math.max(0, invoiceTotal! - paid! - before!)
+      ) as [number, number, number]
+      const { rows: numbered } = await sql<{ seq: string; number: string }>`
+        update users set next_credit_note_number = next_credit_note_number + 1,
+                         last_credit_note_number = next_credit_note_number
+         where id = ${userId}
+        returning last_credit_note_number as seq,
+                  credit_note_prefix || lpad(last_credit_note_number::text, 4, '0') as number`.execute(trx)
+      const credited = before + total
       const status =
         credited === invoiceTotal
           ? 'credited'
-          : paid! + credited >= invoiceTotal!
+          : paid + credited >= invoiceTotal
             ? 'paid'
-            : paid! > 0
+            : paid > 0
               ? 'partially_paid'
               : 'sent'
       await sql`update invoices set credited_total = ${credited}, status = ${status},
           paid_at = case when ${status} = 'paid' then coalesce(paid_at, now()) else paid_at end
         where id = ${invoiceId}`.execute(trx)
-      const quantity = Math.max(0.001, Math.round((total / Number(invoice.line_total)) * 1000) / 1000)
+      const applied = Math.min(total, Math.max(0, invoiceTotal - paid - before))
       await sql`
-        with numbered as (
-          update users set next_credit_note_number = next_credit_note_number + 1,
-                           last_credit_note_number = next_credit_note_number
-           where id = ${userId}
-          returning last_credit_note_number as seq, credit_note_prefix as prefix
-        ), note as (
+        with note as (
           insert into credit_notes (user_id, invoice_id, customer_id, number, number_seq, reason, currency,
             discount_percent, subtotal, discount_total, tax_total, total, applied_to_balance, refund_due, bill_to,
             seller, issue_date, issued_at, pdf_key, pdf_sha256, pdf_size, pdf_generated_at)
-          select ${userId}, i.id, i.customer_id, n.prefix || lpad(n.seq::text, 4, '0'), n.seq, 'other', i.currency,
-                 0, ${total}, 0, 0, ${total}, ${Math.min(total, due)}, ${total - Math.min(total, due)}, '{}', '{}',
-                 ${issueDate}, ${`${issueDate}T12:00:00Z`}, 'credit-notes/' || gen_random_uuid() || '.pdf',
-                 repeat('0', 64), 1, now()
-            from invoices i cross join numbered n where i.id = ${invoiceId}
+          select user_id, id, customer_id, ${numbered[0]!.number}, ${numbered[0]!.seq}, 'other', currency, 0,
+                 ${total}, 0, 0, ${total}, ${applied}, ${total - applied}, '{}', '{}', ${issueDate},
+                 ${`${issueDate}T12:00:00Z`}, 'credit-notes/' || gen_random_uuid() || '.pdf', repeat('0', 64), 1, now()
+            from invoices where id = ${invoiceId}
           returning id
         )
         insert into credit_note_items (credit_note_id, user_id, invoice_item_id, position, description, quantity,
           unit_price, tax_rate, subtotal, discount, tax, total)
-        select note.id, ${userId}, ${invoice.line}, 0, 'Services', ${quantity}, ${total}, 0, ${total}, 0, 0, ${total}
-          from note`.execute(trx)
+        select note.id, it.user_id, it.id, 0, it.description,
+               greatest(0.001, round(${total}::numeric / it.total, 3)), it.unit_price, 0, ${total}, 0, 0, ${total}
+          from note cross join invoice_items it where it.invoice_id = ${invoiceId}`.execute(trx)
     })
 }
 
