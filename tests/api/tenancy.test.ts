@@ -11,7 +11,10 @@ afterAll(() => t.close())
  * A valid request for every route that names a resource, so that a 404 proves the ownership check rather than
  * a validation error. A route missing here fails the walk: a new route must join it.
  */
-const REQUESTS: Record<string, { resource: 'customer' | 'invoice'; body?: unknown }> = {
+const REQUESTS: Record<
+  string,
+  { resource: 'customer' | 'invoice' | 'issued' | 'creditNote'; body?: unknown }
+> = {
   'GET /api/v1/customers/:id': { resource: 'customer' },
   'PATCH /api/v1/customers/:id': { resource: 'customer', body: { name: 'Taken over' } },
   'DELETE /api/v1/customers/:id': { resource: 'customer' },
@@ -22,7 +25,10 @@ const REQUESTS: Record<string, { resource: 'customer' | 'invoice'; body?: unknow
   'POST /api/v1/invoices/:id/mark-as-sent': { resource: 'invoice' },
   'POST /api/v1/invoices/:id/payments': { resource: 'invoice', body: { amount: 1 } },
   'GET /api/v1/invoices/:id/events': { resource: 'invoice' },
-  'GET /api/v1/invoices/:id/pdf': { resource: 'invoice' },
+  'GET /api/v1/invoices/:id/pdf': { resource: 'issued' },
+  'POST /api/v1/invoices/:id/credit-notes': { resource: 'issued', body: { reason: 'other' } },
+  'GET /api/v1/credit-notes/:id': { resource: 'creditNote' },
+  'GET /api/v1/credit-notes/:id/pdf': { resource: 'creditNote' },
 }
 
 describe('isolation between users', () => {
@@ -40,10 +46,34 @@ describe('isolation between users', () => {
       json: { customerId, items: [{ description: 'Owned work', quantity: 1, unitPrice: 1000, taxRate: 0 }] },
     })
     const invoiceId = ((await invoice.json()) as { id: string }).id
-    const before = {
+    // An issued invoice with a partial credit note: the routes that need one must refuse for ownership alone.
+    const issued = await t.request('/api/v1/invoices', {
+      method: 'POST',
+      token: owner,
+      json: { customerId, items: [{ description: 'Issued work', quantity: 4, unitPrice: 2500, taxRate: 0 }] },
+    })
+    const issuedId = ((await issued.json()) as { id: string }).id
+    const sent = await t.request(`/api/v1/invoices/${issuedId}/mark-as-sent`, {
+      method: 'POST',
+      token: owner,
+    })
+    const lineId = ((await sent.json()) as { items: { id: string }[] }).items[0]!.id
+    const note = await t.request(`/api/v1/invoices/${issuedId}/credit-notes`, {
+      method: 'POST',
+      token: owner,
+      json: { reason: 'order_change', items: [{ invoiceItemId: lineId, quantity: 1 }] },
+    })
+    expect(note.status).toBe(201)
+    const creditNoteId = ((await note.json()) as { id: string }).id
+    const ids = { customer: customerId, invoice: invoiceId, issued: issuedId, creditNote: creditNoteId }
+    const read = async () => ({
       customer: await (await t.request(`/api/v1/customers/${customerId}`, { token: owner })).text(),
       invoice: await (await t.request(`/api/v1/invoices/${invoiceId}`, { token: owner })).text(),
-    }
+      issued: await (await t.request(`/api/v1/invoices/${issuedId}`, { token: owner })).text(),
+      creditNote: await (await t.request(`/api/v1/credit-notes/${creditNoteId}`, { token: owner })).text(),
+      creditNotes: await (await t.request('/api/v1/credit-notes', { token: owner })).text(),
+    })
+    const before = await read()
 
     const intruder = await t.token()
     const routes = t.app.routes.filter((r) => r.path.startsWith('/api/') && r.path.includes(':id'))
@@ -52,7 +82,7 @@ describe('isolation between users', () => {
       const key = `${route.method} ${route.path}`
       const spec = REQUESTS[key]
       expect({ route: key, covered: spec !== undefined }).toEqual({ route: key, covered: true })
-      const id = spec!.resource === 'customer' ? customerId : invoiceId
+      const id = ids[spec!.resource]
       const res = await t.request(route.path.replace(':id', id), {
         method: route.method,
         token: intruder,
@@ -62,13 +92,14 @@ describe('isolation between users', () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
     }
 
-    expect(await (await t.request(`/api/v1/customers/${customerId}`, { token: owner })).text()).toBe(
-      before.customer,
-    )
-    expect(await (await t.request(`/api/v1/invoices/${invoiceId}`, { token: owner })).text()).toBe(
-      before.invoice,
-    )
-    for (const list of ['/api/v1/customers', '/api/v1/invoices']) {
+    expect(await read()).toEqual(before)
+    for (const list of [
+      '/api/v1/customers',
+      '/api/v1/invoices',
+      '/api/v1/credit-notes',
+      `/api/v1/credit-notes?invoiceId=${issuedId}`,
+      `/api/v1/credit-notes?customerId=${customerId}`,
+    ]) {
       const page = (await (await t.request(list, { token: intruder })).json()) as { data: unknown[] }
       expect({ list, rows: page.data.length }).toEqual({ list, rows: 0 })
     }
