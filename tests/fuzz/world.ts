@@ -15,6 +15,7 @@ export const ROLES: Record<string, string[]> = {
   customer: ['busy', 'free', 'other'],
   invoice: ['draft', 'sent', 'partial', 'paid', 'void', 'other'],
   payment: ['one'],
+  creditNote: ['one', 'other'],
 }
 
 /** Ids nobody has, for kinds without fixtures (a new route's resource): requests reach the 404 path. */
@@ -99,6 +100,13 @@ export class World {
     const otherInvoice = await this.createDraft(other, otherCustomer, 5000)
     await this.must(other, 'POST', `/api/v1/invoices/${otherInvoice}/mark-as-sent`)
     this.ids.set('invoice.other', otherInvoice)
+    // A second issued invoice of the other user, credited, so that their credit note exists to be named.
+    const otherCredited = await this.createDraft(other, otherCustomer, 3000)
+    await this.must(other, 'POST', `/api/v1/invoices/${otherCredited}/mark-as-sent`)
+    const otherNote = await this.must(other, 'POST', `/api/v1/invoices/${otherCredited}/credit-notes`, {
+      reason: 'duplicate',
+    })
+    this.ids.set('creditNote.other', String(otherNote['id']))
     await this.refresh()
     this.tables = await this.userTables()
   }
@@ -131,7 +139,7 @@ export class World {
     const invoices = ids.length
       ? await db
           .selectFrom('invoices')
-          .select(['id', 'status', 'amount_paid'])
+          .select(['id', 'status', 'amount_paid', 'credited_total'])
           .select((eb) =>
             eb
               .selectFrom('invoice_items')
@@ -175,7 +183,7 @@ export class World {
       put('invoice.draft', await this.createDraft(u, this.ids.get('customer.busy')!, 2500))
     }
     const sent = invoice('sent')
-    if (sent?.status !== 'sent' || Number(sent.amount_paid) !== 0) {
+    if (sent?.status !== 'sent' || Number(sent.amount_paid) !== 0 || Number(sent.credited_total) !== 0) {
       put('invoice.sent', String((await this.issued(100_000_000))['id']))
     }
     if (invoice('partial')?.status !== 'partially_paid') {
@@ -188,6 +196,15 @@ export class World {
       const issued = await this.issued(1000)
       await this.must(u, 'POST', `/api/v1/invoices/${issued['id']}/payments`, { amount: issued['amountDue'] })
       put('invoice.paid', String(issued['id']))
+    }
+    if (!this.ids.has('creditNote.one')) {
+      const issued = await this.issued(2000)
+      const line = (issued['items'] as { id: string }[])[0]!
+      const note = await this.must(u, 'POST', `/api/v1/invoices/${issued['id']}/credit-notes`, {
+        reason: 'order_change',
+        items: [{ invoiceItemId: line.id, quantity: 0.5 }],
+      })
+      put('creditNote.one', String(note['id']))
     }
     if (invoice('void')?.status !== 'void') {
       const issued = await this.issued(1000)
