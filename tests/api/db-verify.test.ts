@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -31,6 +32,143 @@ let storage: LocalDiskStorage
 let userId: string
 /** Issued INV-0041 … INV-0045 (the series starts at 41), and a draft. */
 const inv = { paid: '', partial: '', open: '', voided: '', last: '', draft: '' }
+/**
+ * CN-0001 credits a line of the paid invoice (a refund), CN-0002 and CN-0003 the rest of a line of the open one
+ * (the first in February, another month than the invoice's), CN-0004 all of the last invoice (credited).
+ */
+const cn = { paid: '', openFirst: '', openRest: '', last: '' }
+
+const roundDiv = (n: bigint, d: bigint) => (n < 0n ? -1n : 1n) * ((2n * (n < 0n ? -n : n) + d) / (2n * d))
+const thousandths = (decimal: string) => BigInt(Math.round(Number(decimal) * 1000))
+
+/**
+ * A credit note as the credit-note service writes it (API.md "Credit notes"), straight into the database: the
+ * invoice locked, the next number of the credit-note series taken, the PDF stored, the invoice's credited_total
+ * and status, then the note and its lines. `items` are positions of the invoice's lines and quantities (all that
+ * is left of every line without them); a line's credit is the amounts of its cumulative credited quantity by
+ * the line's rules less what earlier notes took, and exactly what is left when it exhausts the line.
+ */
+async function creditNote(
+  invoiceId: string,
+  items?: { position: number; quantity: string }[],
+  issueDate = new Date().toISOString().slice(0, 10),
+): Promise<string> {
+  return crossTenant(db())
+    .transaction()
+    .execute(async (trx) => {
+      const { rows: invoices } = await sql<{
+        user_id: string
+        total: string
+        amount_paid: string
+        credited_total: string
+        discount_percent: string
+      }>`select user_id, total, amount_paid, credited_total, discount_percent from invoices
+          where id = ${invoiceId} for update`.execute(trx)
+      const invoice = invoices[0]!
+      const { rows: lines } = await sql<{
+        id: string
+        position: number
+        description: string
+        quantity: string
+        unit_price: string
+        tax_rate: string
+        subtotal: string
+        discount: string
+        tax: string
+        total: string
+        c_quantity: string
+        c_subtotal: string
+        c_discount: string
+        c_tax: string
+        c_total: string
+      }>`select it.id, it.position, it.description, it.quantity, it.unit_price, it.tax_rate, it.subtotal, it.discount,
+                it.tax, it.total, coalesce(c.quantity, 0) as c_quantity, coalesce(c.subtotal, 0) as c_subtotal,
+                coalesce(c.discount, 0) as c_discount, coalesce(c.tax, 0) as c_tax, coalesce(c.total, 0) as c_total
+           from invoice_items it
+           left join (select invoice_item_id, sum(quantity) as quantity, sum(subtotal) as subtotal,
+                             sum(discount) as discount, sum(tax) as tax, sum(total) as total
+                        from credit_note_items group by invoice_item_id) c on c.invoice_item_id = it.id
+          where it.invoice_id = ${invoiceId} order by it.position`.execute(trx)
+      const wanted =
+        items ??
+        lines
+          .map((line) => ({
+            position: line.position,
+            quantity: String(Number(thousandths(line.quantity) - thousandths(line.c_quantity)) / 1000),
+          }))
+          .filter((item) => item.quantity !== '0')
+      const credits = wanted.map((item, position) => {
+        const line = lines.find((l) => l.position === item.position)!
+        const cumulative = thousandths(line.c_quantity) + thousandths(item.quantity)
+        const subtotal = roundDiv(cumulative * BigInt(line.unit_price), 1000n)
+        const discount = roundDiv(subtotal * thousandths(invoice.discount_percent), 100_000n)
+        const tax = roundDiv((subtotal - discount) * thousandths(line.tax_rate), 100_000n)
+        const upTo =
+          cumulative === thousandths(line.quantity)
+            ? { subtotal: line.subtotal, discount: line.discount, tax: line.tax }
+            : { subtotal, discount, tax }
+        const amounts = {
+          subtotal: BigInt(upTo.subtotal) - BigInt(line.c_subtotal),
+          discount: BigInt(upTo.discount) - BigInt(line.c_discount),
+          tax: BigInt(upTo.tax) - BigInt(line.c_tax),
+        }
+        return {
+          line,
+          position,
+          quantity: item.quantity,
+          ...amounts,
+          total: amounts.subtotal - amounts.discount + amounts.tax,
+        }
+      })
+      const sum = (key: 'subtotal' | 'discount' | 'tax' | 'total') => credits.reduce((n, c) => n + c[key], 0n)
+      const total = sum('total')
+      const [invoiceTotal, paid, before] = [invoice.total, invoice.amount_paid, invoice.credited_total].map(
+        BigInt,
+      ) as [bigint, bigint, bigint]
+      const { rows: numbered } = await sql<{ seq: string; number: string }>`
+        update users set next_credit_note_number = next_credit_note_number + 1,
+                         last_credit_note_number = next_credit_note_number
+         where id = ${invoice.user_id}
+        returning last_credit_note_number as seq,
+                  credit_note_prefix || lpad(last_credit_note_number::text, 4, '0') as number`.execute(trx)
+      const id = crypto.randomUUID()
+      const key = `credit-notes/${invoice.user_id}/${id}.pdf`
+      const pdf = new TextEncoder().encode(`%PDF-1.4\n% credit note ${numbered[0]!.number}\n%%EOF\n`)
+      await storage.put(key, pdf, 'application/pdf')
+      const credited = before + total
+      const status =
+        credited === invoiceTotal
+          ? 'credited'
+          : paid + credited >= invoiceTotal
+            ? 'paid'
+            : paid > 0n
+              ? 'partially_paid'
+              : 'sent'
+      await sql`update invoices set credited_total = ${credited}, status = ${status},
+          paid_at = case when ${status} = 'paid' then coalesce(paid_at, now()) else paid_at end
+        where id = ${invoiceId}`.execute(trx)
+      const due = invoiceTotal - paid - before
+      const applied = total < due ? total : due > 0n ? due : 0n
+      await sql`
+        insert into credit_notes (id, user_id, invoice_id, customer_id, number, number_seq, reason, currency,
+          discount_percent, subtotal, discount_total, tax_total, total, applied_to_balance, refund_due, bill_to,
+          seller, issue_date, issued_at, pdf_key, pdf_sha256, pdf_size, pdf_generated_at)
+        select ${id}, user_id, id, customer_id, ${numbered[0]!.number}, ${numbered[0]!.seq}, 'order_change', currency,
+               discount_percent, ${sum('subtotal')}, ${sum('discount')}, ${sum('tax')}, ${total}, ${applied},
+               ${total - applied}, bill_to, seller, ${issueDate}, now(), ${key},
+               ${createHash('sha256').update(pdf).digest('hex')}, ${pdf.byteLength}, now()
+          from invoices where id = ${invoiceId}`.execute(trx)
+      for (const credit of credits) {
+        await sql`
+          insert into credit_note_items (credit_note_id, user_id, invoice_item_id, position, description, quantity,
+            unit_price, tax_rate, subtotal, discount, tax, total)
+          values (${id}, ${invoice.user_id}, ${credit.line.id}, ${credit.position}, ${credit.line.description},
+                  ${credit.quantity}, ${credit.line.unit_price}, ${credit.line.tax_rate}, ${credit.subtotal},
+                  ${credit.discount}, ${credit.tax}, ${credit.total})`.execute(trx)
+      }
+      return id
+    })
+}
 
 beforeAll(async () => {
   t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' })
@@ -74,6 +212,10 @@ beforeAll(async () => {
   await call(`/api/v1/invoices/${inv.paid}/payments`, 'POST', { amount: paid.total - 1000 })
   await call(`/api/v1/invoices/${inv.partial}/payments`, 'POST', { amount: 1 })
   await call(`/api/v1/invoices/${inv.voided}/void`, 'POST')
+  cn.paid = await creditNote(inv.paid, [{ position: 0, quantity: '1' }])
+  cn.openFirst = await creditNote(inv.open, [{ position: 1, quantity: '0.5' }], '2026-02-15')
+  cn.openRest = await creditNote(inv.open, [{ position: 1, quantity: '1' }])
+  cn.last = await creditNote(inv.last)
 })
 afterAll(() => t.close())
 
@@ -120,7 +262,21 @@ describe('db:verify', () => {
     const report = await verify()
     expect(report.violations.map(formatViolation)).toEqual([])
     expect(report.ok).toBe(true)
-    expect(report.checked).toMatchObject({ users: 1, invoices: 6, items: 12, payments: 3, objects: 5 })
+    expect(report.checked).toMatchObject({
+      users: 1,
+      invoices: 6,
+      items: 12,
+      payments: 3,
+      creditNotes: 4,
+      objects: 9,
+    })
+    const statuses = await crossTenant(db())
+      .selectFrom('invoices')
+      .select(['id', 'status', 'credited_total'])
+      .where('user_id', '=', userId)
+      .execute()
+    const status = (id: string) => statuses.find((row) => row.id === id)?.status
+    expect([inv.paid, inv.open, inv.last].map(status)).toEqual(['paid', 'sent', 'credited'])
   })
 
   test('when a number is skipped, then the gap is reported at the invoice after it', async () => {
@@ -300,6 +456,8 @@ describe('db:verify', () => {
 
   test('when a status does not follow the amounts or a payment is in another currency, then both are reported', async () => {
     const found = await whileCorrupted(async (trx) => {
+      // The constraint that holds every new write to it goes for the length of the transaction.
+      await sql`alter table invoices drop constraint invoices_status_follows_balance`.execute(trx)
       await trx.updateTable('invoices').set({ status: 'paid' }).where('id', '=', inv.partial).execute()
       await trx.updateTable('payments').set({ currency: 'USD' }).where('invoice_id', '=', inv.paid).execute()
     })
@@ -307,6 +465,171 @@ describe('db:verify', () => {
     expect(of(found, 'status')[0]).toMatchObject({ invoiceId: inv.partial })
     expect(of(found, 'status')[0]!.found).toStartWith('status paid, amount_paid 1 of ')
     expect(of(found, 'payment_mismatch')[0]).toMatchObject({ invoiceId: inv.paid, found: 'currency USD' })
+  })
+
+  test("when a credit note's totals are not the sums of its lines, then the note and its invoice's credited_total are reported", async () => {
+    const found = await whileCorrupted((trx) =>
+      // Still subtotal − discount + tax and applied + refund, so only the sums are wrong.
+      trx
+        .updateTable('credit_notes')
+        .set({ subtotal: sql`subtotal + 1`, total: sql`total + 1`, refund_due: sql`refund_due + 1` })
+        .where('id', '=', cn.paid)
+        .execute(),
+    )
+    // The report triggers were off: the day and month of the note no longer match their recount either.
+    expect(kinds(found)).toEqual([
+      'credit_note_totals',
+      'credited_total',
+      'report_daily_totals',
+      'report_monthly_totals',
+    ])
+    const [totals] = of(found, 'credit_note_totals')
+    expect(totals).toMatchObject({ invoiceId: inv.paid, creditNoteId: cn.paid, number: 'CN-0001' })
+    expect(totals!.expected).toMatch(
+      /^the sums of its lines: subtotal=1999 discount=200 tax=342 total=2141 \(1 lines\)$/,
+    )
+    expect(totals!.found).toBe('subtotal=2000 discount=200 tax=342 total=2142')
+    expect(formatViolation(totals!)).toStartWith(
+      `credit_note_totals user=${userId} invoice=${inv.paid} credit_note=${cn.paid} number=CN-0001 `,
+    )
+    expect(of(found, 'credited_total')).toEqual([
+      {
+        kind: 'credited_total',
+        userId,
+        invoiceId: inv.paid,
+        number: 'INV-0041',
+        expected: 'credited_total 2142 (the sum of 1 credit notes)',
+        found: 'credited_total 2141',
+      },
+    ])
+  })
+
+  test('when credited_total is changed or an invoice is credited short of its total, then both are reported', async () => {
+    const found = await whileCorrupted(async (trx) => {
+      await trx
+        .updateTable('invoices')
+        .set({ credited_total: sql`credited_total + 1` })
+        .where('id', '=', inv.open)
+        .execute()
+      await sql`alter table invoices drop constraint invoices_credited_status`.execute(trx)
+      await trx.updateTable('invoices').set({ status: 'credited' }).where('id', '=', inv.partial).execute()
+    })
+    expect(kinds(found)).toEqual(['credited_total', 'report_open_balances', 'status'])
+    expect(of(found, 'credited_total')[0]).toMatchObject({
+      invoiceId: inv.open,
+      expected: expect.stringMatching(/^credited_total \d+ \(the sum of 2 credit notes\)$/),
+    })
+    expect(of(found, 'status')).toEqual([
+      expect.objectContaining({
+        invoiceId: inv.partial,
+        expected: 'status partially_paid: sent_at set, paid_at/voided_at null',
+        found: expect.stringMatching(
+          /^status credited, amount_paid 1 of \d+, credited_total 0, 1 payments, /,
+        ),
+      }),
+    ])
+  })
+
+  test('when the credits of an invoice line pass the line, then the line is reported', async () => {
+    const found = await whileCorrupted(async (trx) => {
+      // The first credit of the open invoice's Hosting line takes 2 of its 1.5 units; another line's tax changes sign.
+      await trx
+        .updateTable('credit_note_items')
+        .set({ quantity: '2' })
+        .where('credit_note_id', '=', cn.openFirst)
+        .execute()
+      await trx
+        .updateTable('credit_note_items')
+        .set({ tax: sql`-tax`, total: sql`subtotal - discount - tax` })
+        .where('credit_note_id', '=', cn.paid)
+        .execute()
+    })
+    const lines = of(found, 'credit_exceeds_line')
+    expect(lines.map((v) => [v.invoiceId, v.number, v.subject])).toEqual([
+      [inv.paid, 'INV-0041', 'line 0'],
+      [inv.open, 'INV-0043', 'line 1'],
+    ])
+    expect(lines[1]).toMatchObject({
+      expected: 'credits within the line: quantity=1.500 subtotal=5000 discount=0 tax=363 total=5363',
+      found: 'credited quantity=3.000 subtotal=5000 discount=0 tax=363 total=5363 (2 credit lines)',
+    })
+    expect(lines[0]!.found).toContain(' tax=-342 ')
+  })
+
+  test('when a credit note is not of its invoice, then the mismatch is reported', async () => {
+    const found = await whileCorrupted((trx) =>
+      trx.updateTable('credit_notes').set({ currency: 'USD' }).where('id', '=', cn.last).execute(),
+    )
+    expect(of(found, 'credit_note_mismatch')).toEqual([
+      {
+        kind: 'credit_note_mismatch',
+        userId,
+        invoiceId: inv.last,
+        creditNoteId: cn.last,
+        number: 'CN-0004',
+        expected: "its invoice's user, currency and customer, an issued invoice, and lines of that invoice",
+        found: 'currency USD on an invoice in EUR',
+      },
+    ])
+  })
+
+  test('when a credit note number is skipped, then the gap is reported unless the credit-note series records a raise', async () => {
+    const renumber = (trx: Database) =>
+      Promise.all([
+        trx
+          .updateTable('credit_notes')
+          .set({ number_seq: 6, number: 'CN-0006' })
+          .where('id', '=', cn.last)
+          .execute(),
+        trx
+          .updateTable('users')
+          .set({ last_credit_note_number: 6, next_credit_note_number: 7 })
+          .where('id', '=', userId)
+          .execute(),
+      ])
+    const skip = (series: 'invoice' | 'credit_note') => (trx: Database) =>
+      trx
+        .insertInto('invoice_number_skips')
+        .values({ user_id: userId, series, after_seq: 3, next_seq: 6 })
+        .execute()
+
+    const gap: Violation = {
+      kind: 'number_gap',
+      userId,
+      invoiceId: inv.last,
+      creditNoteId: cn.last,
+      number: 'CN-0006',
+      expected: 'number_seq 4 after CN-0003',
+      found: 'number_seq 6',
+    }
+    expect(await whileCorrupted(renumber)).toEqual([gap])
+    // A raise of the invoice series explains nothing in the credit-note series.
+    expect(await whileCorrupted(async (trx) => [await renumber(trx), await skip('invoice')(trx)])).toEqual([
+      gap,
+    ])
+    expect(
+      await whileCorrupted(async (trx) => [await renumber(trx), await skip('credit_note')(trx)]),
+    ).toEqual([])
+  })
+
+  test('when the credit-note counter falls behind, then it is reported', async () => {
+    const found = await whileCorrupted((trx) =>
+      trx
+        .updateTable('users')
+        .set({ last_credit_note_number: 2, next_credit_note_number: 3 })
+        .where('id', '=', userId)
+        .execute(),
+    )
+    expect(found).toEqual([
+      {
+        kind: 'number_counter',
+        userId,
+        invoiceId: null,
+        number: null,
+        expected: 'next_credit_note_number > 4 and last_credit_note_number = 4',
+        found: 'next_credit_note_number 3, last_credit_note_number 2',
+      },
+    ])
   })
 
   test('when each report table is off by one, then each row is reported against the recount', async () => {
@@ -364,6 +687,47 @@ describe('db:verify', () => {
     } finally {
       await writeFile(deleted, deletedBytes)
       await writeFile(altered, alteredBytes)
+    }
+    expect((await verify()).ok).toBe(true)
+  })
+
+  test("when a credit note's stored PDF is deleted or its hash changed, then it is reported with the note", async () => {
+    const { rows } = await sql<{ id: string; pdf_key: string }>`
+      select id, pdf_key from credit_notes where id in (${cn.openFirst}, ${cn.openRest})`.execute(
+      crossTenant(db()),
+    )
+    const file = path.join(storage.root, rows.find((row) => row.id === cn.openFirst)!.pdf_key)
+    const bytes = await readFile(file)
+    try {
+      await rm(file)
+      const found = await whileCorrupted((trx) =>
+        trx
+          .updateTable('credit_notes')
+          .set({ pdf_sha256: '0'.repeat(64) })
+          .where('id', '=', cn.openRest)
+          .execute(),
+      )
+      expect(kinds(found)).toEqual(['object_mismatch', 'object_missing'])
+      expect(of(found, 'object_missing')).toEqual([
+        {
+          kind: 'object_missing',
+          userId,
+          invoiceId: inv.open,
+          creditNoteId: cn.openFirst,
+          number: 'CN-0002',
+          subject: rows.find((row) => row.id === cn.openFirst)!.pdf_key,
+          expected: expect.stringMatching(/^sha256=[0-9a-f]{64} size=\d+$/),
+          found: 'no object',
+        },
+      ])
+      expect(of(found, 'object_mismatch')[0]).toMatchObject({
+        invoiceId: inv.open,
+        creditNoteId: cn.openRest,
+        number: 'CN-0003',
+        expected: expect.stringMatching(/^sha256=0{64} /),
+      })
+    } finally {
+      await writeFile(file, bytes)
     }
     expect((await verify()).ok).toBe(true)
   })

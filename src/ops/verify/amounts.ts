@@ -140,10 +140,12 @@ export const checkLines: Check = async (db, context) => {
 
 /**
  * Payments: `amount_paid` is the sum of the invoice's payments, never above its total; payments carry their
- * invoice's user and currency; and the status follows the amounts (API.md "Lifecycle"):
- * draft and void have nothing paid, sent has nothing paid of a positive total (a zero total is issued straight
- * to paid), partially_paid has some but not all, paid has all; `sent_at` is set once issued, `paid_at` exactly
- * when paid, `voided_at` exactly when void.
+ * invoice's user and currency; and the status follows the amounts (API.md "Lifecycle", "Credit notes"), what is
+ * due being total − amount_paid − credited_total: draft and void have nothing paid or credited, sent has nothing
+ * paid and something due (a zero total is issued straight to paid), partially_paid has some paid and something
+ * due, paid has nothing due, credited has credit notes adding up to its total (and only it has);
+ * `sent_at` is set once issued, `paid_at` exactly when paid (and perhaps when credited after a payment),
+ * `voided_at` exactly when void.
  */
 export const checkPayments: Check = async (db, context) => {
   const rows = await listViolations<{
@@ -154,6 +156,7 @@ export const checkPayments: Check = async (db, context) => {
     currency: string
     total: string
     amount_paid: string
+    credited_total: string
     paid: string
     payments: number
     foreign_payments: string | null
@@ -165,11 +168,12 @@ export const checkPayments: Check = async (db, context) => {
     db,
     context,
     sql`
-      select user_id, id, number, number_seq, status, currency, total, amount_paid, paid, payments, foreign_payments,
-             sent_at, paid_at, voided_at, status_ok
+      select user_id, id, number, number_seq, status, currency, total, amount_paid, credited_total, paid, payments,
+             foreign_payments, sent_at, paid_at, voided_at, status_ok
         from (
           select i.user_id, i.id, i.number, i.number_seq, i.status, i.currency,
                  i.total::text as total, i.amount_paid::text as amount_paid,
+                 i.credited_total::text as credited_total,
                  coalesce(p.paid, 0)::text as paid, coalesce(p.payments, 0)::int as payments,
                  nullif(concat_ws(', ',
                    case when p.min_currency <> i.currency or p.max_currency <> i.currency
@@ -181,16 +185,19 @@ export const checkPayments: Check = async (db, context) => {
                  i.sent_at is not null as sent_at, i.paid_at is not null as paid_at,
                  i.voided_at is not null as voided_at,
                  coalesce(case i.status
-                   when 'draft' then i.amount_paid = 0 and p.invoice_id is null
+                   when 'draft' then i.amount_paid = 0 and p.invoice_id is null and i.credited_total = 0
                      and i.sent_at is null and i.paid_at is null and i.voided_at is null
-                   when 'sent' then i.amount_paid = 0 and i.total > 0
+                   when 'sent' then i.amount_paid = 0 and i.amount_paid + i.credited_total < i.total
                      and i.sent_at is not null and i.paid_at is null and i.voided_at is null
-                   when 'partially_paid' then i.amount_paid > 0 and i.amount_paid < i.total
+                   when 'partially_paid' then i.amount_paid > 0 and i.amount_paid + i.credited_total < i.total
                      and i.sent_at is not null and i.paid_at is null and i.voided_at is null
-                   when 'paid' then i.amount_paid = i.total
+                   when 'paid' then i.amount_paid + i.credited_total >= i.total
+                     and not (i.credited_total > 0 and i.credited_total = i.total)
                      and i.sent_at is not null and i.paid_at is not null and i.voided_at is null
-                   when 'void' then i.amount_paid = 0 and p.invoice_id is null
+                   when 'void' then i.amount_paid = 0 and p.invoice_id is null and i.credited_total = 0
                      and i.sent_at is not null and i.paid_at is null and i.voided_at is not null
+                   when 'credited' then i.credited_total > 0 and i.credited_total = i.total
+                     and i.sent_at is not null and i.voided_at is null
                  end, false) as status_ok,
                  i.amount_paid = coalesce(p.paid, 0) and i.amount_paid <= greatest(i.total, 0)
                    and coalesce(p.paid, 0) <= greatest(i.total, 0) as amounts_ok
@@ -214,6 +221,7 @@ export const checkPayments: Check = async (db, context) => {
     const found: Violation[] = []
     const paid = BigInt(row.paid)
     const amountPaid = BigInt(row.amount_paid)
+    const credited = BigInt(row.credited_total)
     const total = BigInt(row.total)
     if (amountPaid !== paid) {
       found.push({
@@ -244,10 +252,11 @@ export const checkPayments: Check = async (db, context) => {
       found.push({
         ...base,
         kind: 'status',
-        expected: expectedState(row.status, amountPaid, total, row.payments),
+        expected: expectedState(row.status, { amountPaid, credited, total, payments: row.payments }),
         found: [
           `status ${row.status}`,
           `amount_paid ${amountPaid} of ${total}`,
+          `credited_total ${credited}`,
           `${row.payments} payments`,
           `sent_at ${row.sent_at ? 'set' : 'null'}`,
           `paid_at ${row.paid_at ? 'set' : 'null'}`,
@@ -260,15 +269,24 @@ export const checkPayments: Check = async (db, context) => {
 }
 
 /** What the status and its timestamps should be, given the amounts (the status itself for draft and void). */
-function expectedState(status: string, amountPaid: bigint, total: bigint, payments: number): string {
-  if (status === 'draft') return 'status draft: nothing paid, no payments, sent_at/paid_at/voided_at null'
+function expectedState(
+  status: string,
+  {
+    amountPaid,
+    credited,
+    total,
+    payments,
+  }: { amountPaid: bigint; credited: bigint; total: bigint; payments: number },
+): string {
+  if (status === 'draft')
+    return 'status draft: nothing paid or credited, no payments, sent_at/paid_at/voided_at null'
   if (status === 'void')
-    return 'status void: nothing paid, no payments, sent_at and voided_at set, paid_at null'
-  if (payments === 0 && amountPaid === 0n && total > 0n)
+    return 'status void: nothing paid or credited, no payments, sent_at and voided_at set, paid_at null'
+  if (credited > 0n && credited === total) return 'status credited: sent_at set, voided_at null'
+  if (payments === 0 && amountPaid === 0n && credited < total)
     return 'status sent: sent_at set, paid_at/voided_at null'
-  if (amountPaid === total) return 'status paid: sent_at and paid_at set, voided_at null'
-  if (amountPaid > 0n && amountPaid < total)
-    return 'status partially_paid: sent_at set, paid_at/voided_at null'
+  if (amountPaid + credited >= total) return 'status paid: sent_at and paid_at set, voided_at null'
+  if (amountPaid > 0n) return 'status partially_paid: sent_at set, paid_at/voided_at null'
   return 'a status that fits the amounts'
 }
 

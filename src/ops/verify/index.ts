@@ -3,7 +3,8 @@ import { crossTenant, type Database } from '../../lib/db'
 import type { ObjectStorage } from '../../lib/storage'
 import { checkInvoiceTotals, checkLines, checkPayments, checkPdfMetadata } from './amounts'
 import { type Check, type CheckContext, type CheckResult, scopeTo } from './context'
-import { checkCounters, checkNumbers } from './numbers'
+import { checkCreditedTotals, checkCreditNotes, checkLineCredits } from './credits'
+import { checkCounters, checkCreditNoteCounters, checkCreditNoteNumbers, checkNumbers } from './numbers'
 import { checkObjects, type ObjectReader, objectReader } from './objects'
 import { ROLLUP_TABLES, rollupChecks } from './report-tables'
 import type { Violation, ViolationKind } from './violations'
@@ -40,16 +41,28 @@ export interface VerifyReport {
   counts: Partial<Record<ViolationKind, number>>
   /** Violations found beyond each check's limit, counted but not listed. */
   unlisted: number
-  checked: { users: number; invoices: number; items: number; payments: number; objects: number }
+  checked: {
+    users: number
+    invoices: number
+    items: number
+    payments: number
+    creditNotes: number
+    objects: number
+  }
   durationMs: number
 }
 
 const NAMED_CHECKS: readonly [string, Check][] = [
   ['numbers', checkNumbers],
   ['counters', checkCounters],
+  ['credit note numbers', checkCreditNoteNumbers],
+  ['credit note counters', checkCreditNoteCounters],
   ['invoice totals', checkInvoiceTotals],
   ['lines', checkLines],
   ['payments', checkPayments],
+  ['credited totals', checkCreditedTotals],
+  ['credit notes', checkCreditNotes],
+  ['line credits', checkLineCredits],
   ['documents', checkPdfMetadata],
   ...rollupChecks.map((check, i): [string, Check] => [ROLLUP_TABLES[i]!.table, check]),
 ]
@@ -58,9 +71,11 @@ const WORK_MEM = /^\d{1,7}(kB|MB|GB)$/
 
 /**
  * Checks the invariants of API.md ("Running it", `db:verify`) over the whole database, or over `userIds`:
- * gapless unique numbers and the counter, totals = sums of lines and lines = their arithmetic, paid ≤ total
- * and amount paid = the payments with a status that follows, the report tables = a recount, and every
- * issued document's object present with its hash. Each check is one set-based statement (read-only, no
+ * gapless unique numbers and the counter of each series (invoices, credit notes), totals = sums of lines and
+ * lines = their arithmetic, paid ≤ total and amount paid = the payments, credited total = the credit notes,
+ * each credit note = the sum of its lines and the credits of a line within it, a status that follows the
+ * amounts, the report tables = a recount, and every issued document's object (invoices' and credit notes')
+ * present with its hash. Each check is one set-based statement (read-only, no
  * statement timeout); documents are streamed from the store. `db` may be a transaction (its uncommitted
  * writes are then what is checked).
  */
@@ -135,11 +150,18 @@ export async function verifyDatabase(database: Database, options: VerifyOptions 
 }
 
 async function countRows(db: Database, context: CheckContext) {
-  const { rows } = await sql<{ users: string; invoices: string; items: string; payments: string }>`
+  const { rows } = await sql<{
+    users: string
+    invoices: string
+    items: string
+    payments: string
+    credit_notes: string
+  }>`
     select (select count(*) from users where ${context.scope('id')})::text as users,
            (select count(*) from invoices where ${context.scope('user_id')})::text as invoices,
            (select count(*) from invoice_items where ${context.scope('user_id')})::text as items,
-           (select count(*) from payments where ${context.scope('user_id')})::text as payments
+           (select count(*) from payments where ${context.scope('user_id')})::text as payments,
+           (select count(*) from credit_notes where ${context.scope('user_id')})::text as credit_notes
   `.execute(db)
   const row = rows[0]!
   return {
@@ -147,5 +169,6 @@ async function countRows(db: Database, context: CheckContext) {
     invoices: Number(row.invoices),
     items: Number(row.items),
     payments: Number(row.payments),
+    creditNotes: Number(row.credit_notes),
   }
 }

@@ -47,6 +47,9 @@ export function objectReader(storage: ObjectStorage, timeoutMs: number): ObjectR
 interface DocumentRow {
   id: string
   user_id: string
+  /** The invoice: the document itself, or the invoice a credit note corrects. */
+  invoice_id: string
+  credit_note_id: string | null
   number: string | null
   pdf_key: string
   pdf_sha256: string | null
@@ -64,7 +67,13 @@ async function digest(chunks: AsyncIterable<Uint8Array>): Promise<{ sha256: stri
 }
 
 async function inspect(read: ObjectReader, row: DocumentRow): Promise<Violation | undefined> {
-  const base = { userId: row.user_id, invoiceId: row.id, number: row.number, subject: row.pdf_key }
+  const base = {
+    userId: row.user_id,
+    invoiceId: row.invoice_id,
+    ...(row.credit_note_id === null ? {} : { creditNoteId: row.credit_note_id }),
+    number: row.number,
+    subject: row.pdf_key,
+  }
   const expected = `sha256=${row.pdf_sha256} size=${row.pdf_size}`
   if (!isValidKey(row.pdf_key)) {
     return { ...base, kind: 'object_missing', expected, found: 'an invalid object key' }
@@ -97,11 +106,18 @@ async function eachLimited<T>(items: readonly T[], concurrency: number, work: (i
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
 }
 
+/** The tables whose rows record a stored document, and how a row names its invoice. */
+const DOCUMENTS = [
+  { table: 'invoices', columns: sql`id, user_id, id as invoice_id, null::uuid as credit_note_id` },
+  { table: 'credit_notes', columns: sql`id, user_id, invoice_id, id as credit_note_id` },
+] as const
+
 /**
- * Every document an invoice records is in the store, with the recorded SHA-256 and size: the invoices are
- * walked in pages by id, their objects read `concurrency` at a time. The documents of a page found wrong are
- * looked up once more before they are reported, since a concurrent request may have regenerated one meanwhile.
- * At most `context.limit` violations are listed (and passed to `onViolation`); all are counted.
+ * Every document an invoice or a credit note records is in the store, with the recorded SHA-256 and size: the
+ * invoices, then the credit notes, are walked in pages by id, their objects read `concurrency` at a time. The
+ * documents of a page found wrong are looked up once more before they are reported, since a concurrent request
+ * may have regenerated one meanwhile. At most `context.limit` violations are listed (and passed to
+ * `onViolation`); all are counted.
  */
 export async function checkObjects(
   db: Database,
@@ -112,17 +128,18 @@ export async function checkObjects(
   const violations: Violation[] = []
   let unlisted = 0
   let objects = 0
-  const columns = sql`id, user_id, number, pdf_key, pdf_sha256, pdf_size`
-  const page = (after: string | null) =>
+  type Source = (typeof DOCUMENTS)[number]
+  const columns = (source: Source) => sql`${source.columns}, number, pdf_key, pdf_sha256, pdf_size`
+  const page = (source: Source, after: string | null) =>
     sql<DocumentRow>`
-      select ${columns}
-        from invoices
+      select ${columns(source)}
+        from ${sql.table(source.table)}
        where pdf_key is not null and ${context.scope('user_id')} and ${after === null ? sql`true` : sql`id > ${after}`}
        order by id
        limit ${PAGE_SIZE}`.execute(db)
-  const current = async (ids: string[]) => {
+  const current = async (source: Source, ids: string[]) => {
     const { rows } = await sql<DocumentRow>`
-      select ${columns} from invoices where id in (${sql.join(ids)})`.execute(db)
+      select ${columns(source)} from ${sql.table(source.table)} where id in (${sql.join(ids)})`.execute(db)
     return new Map(rows.map((row) => [row.id, row]))
   }
   const report = (violation: Violation) => {
@@ -134,29 +151,31 @@ export async function checkObjects(
     options.onViolation(violation)
   }
 
-  let after: string | null = null
-  for (;;) {
-    const { rows } = await page(after)
-    if (rows.length === 0) break
-    after = rows[rows.length - 1]!.id
-    objects += rows.length
-    const suspects = new Map<string, Violation>()
-    await eachLimited(rows, options.concurrency, async (row) => {
-      const violation = await inspect(read, row)
-      if (violation) suspects.set(row.id, violation)
-    })
-    if (suspects.size === 0) continue
-    const now = await current([...suspects.keys()])
-    for (const row of rows) {
-      const violation = suspects.get(row.id)
-      if (!violation) continue
-      const fresh = now.get(row.id)
-      const changed =
-        fresh?.pdf_key !== row.pdf_key ||
-        fresh?.pdf_sha256 !== row.pdf_sha256 ||
-        fresh?.pdf_size !== row.pdf_size
-      const confirmed = !changed ? violation : fresh?.pdf_key ? await inspect(read, fresh) : undefined
-      if (confirmed) report(confirmed)
+  for (const source of DOCUMENTS) {
+    let after: string | null = null
+    for (;;) {
+      const { rows } = await page(source, after)
+      if (rows.length === 0) break
+      after = rows[rows.length - 1]!.id
+      objects += rows.length
+      const suspects = new Map<string, Violation>()
+      await eachLimited(rows, options.concurrency, async (row) => {
+        const violation = await inspect(read, row)
+        if (violation) suspects.set(row.id, violation)
+      })
+      if (suspects.size === 0) continue
+      const now = await current(source, [...suspects.keys()])
+      for (const row of rows) {
+        const violation = suspects.get(row.id)
+        if (!violation) continue
+        const fresh = now.get(row.id)
+        const changed =
+          fresh?.pdf_key !== row.pdf_key ||
+          fresh?.pdf_sha256 !== row.pdf_sha256 ||
+          fresh?.pdf_size !== row.pdf_size
+        const confirmed = !changed ? violation : fresh?.pdf_key ? await inspect(read, fresh) : undefined
+        if (confirmed) report(confirmed)
+      }
     }
   }
   return { violations, unlisted, objects }

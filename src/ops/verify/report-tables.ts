@@ -4,8 +4,8 @@ import { type Check, type CheckContext, listViolations, resultOf } from './conte
 import type { ViolationKind } from './violations'
 
 /**
- * The report tables that triggers keep (db/migrations/20261126210000_report_rollups.ts) against a recount of
- * the invoices and payments, row by row: a full join of what is kept with what is counted, on the table's key.
+ * The report tables that triggers keep (db/migrations/20261126210000_report_rollups.ts and
+ * 20261202110000_report_credits.ts) against a recount of the invoices, payments and credit notes, row by row: a full join of what is kept with what is counted, on the table's key.
  * Rows whose figures are all zero are the same as absent ones (the triggers leave such rows behind).
  * The recount follows `report_rebuild_rollups()`; the months are recounted from the invoices and payments
  * themselves, not from the day rows, so that both tables are checked.
@@ -19,16 +19,27 @@ interface RollupTable {
   recount(context: CheckContext): RawBuilder<unknown>
 }
 
-const ISSUED = sql`status in ('sent', 'partially_paid', 'paid')`
+/** A credited invoice is still issued: its total stays invoiced, its credit notes count on their own days. */
+const ISSUED = sql`status in ('sent', 'partially_paid', 'paid', 'credited')`
 const OPEN = sql`status in ('sent', 'partially_paid')`
+const FIGURES = ['invoiced', 'issued', 'collected', 'payments', 'credited', 'credit_notes']
 
-/** Issued totals by issue date and payments by UTC day of `paid_at`, one row per fact. */
+/**
+ * Issued totals by issue date, payments by UTC day of `paid_at` and credit notes by their issue date, one row
+ * per fact, with the columns of FIGURES.
+ */
 const dailyFacts = (context: CheckContext) => sql`
-  select user_id, currency, issue_date as day, total as invoiced, 1 as issued, 0::bigint as collected, 0 as payments
+  select user_id, currency, issue_date as day, total as invoiced, 1 as issued, 0::bigint as collected, 0 as payments,
+         0::bigint as credited, 0 as credit_notes
     from invoices where ${ISSUED} and ${context.scope('user_id')}
   union all
-  select user_id, currency, (paid_at at time zone 'UTC')::date, 0, 0, amount, 1
-    from payments where ${context.scope('user_id')}`
+  select user_id, currency, (paid_at at time zone 'UTC')::date, 0, 0, amount, 1, 0, 0
+    from payments where ${context.scope('user_id')}
+  union all
+  select user_id, currency, issue_date, 0, 0, 0, 0, total, 1
+    from credit_notes where ${context.scope('user_id')}`
+
+const sums = sql.join(FIGURES.map((figure) => sql`sum(${sql.ref(figure)}) as ${sql.ref(figure)}`))
 
 export const ROLLUP_TABLES: readonly RollupTable[] = [
   {
@@ -37,7 +48,7 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
     key: ['currency', 'due_date'],
     figures: ['amount_due', 'invoices'],
     recount: (context) => sql`
-      select user_id, currency, due_date, sum(total - amount_paid) as amount_due, count(*) as invoices
+      select user_id, currency, due_date, sum(total - amount_paid - credited_total) as amount_due, count(*) as invoices
         from invoices where ${OPEN} and ${context.scope('user_id')}
        group by user_id, currency, due_date`,
   },
@@ -55,10 +66,9 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
     kind: 'report_daily_totals',
     table: 'report_daily_totals',
     key: ['currency', 'day'],
-    figures: ['invoiced', 'issued', 'collected', 'payments'],
+    figures: FIGURES,
     recount: (context) => sql`
-      select user_id, currency, day, sum(invoiced) as invoiced, sum(issued) as issued,
-             sum(collected) as collected, sum(payments) as payments
+      select user_id, currency, day, ${sums}
         from (${dailyFacts(context)}) facts
        group by user_id, currency, day`,
   },
@@ -66,10 +76,9 @@ export const ROLLUP_TABLES: readonly RollupTable[] = [
     kind: 'report_monthly_totals',
     table: 'report_monthly_totals',
     key: ['currency', 'month'],
-    figures: ['invoiced', 'issued', 'collected', 'payments'],
+    figures: FIGURES,
     recount: (context) => sql`
-      select user_id, currency, date_trunc('month', day::timestamp)::date as month, sum(invoiced) as invoiced,
-             sum(issued) as issued, sum(collected) as collected, sum(payments) as payments
+      select user_id, currency, date_trunc('month', day::timestamp)::date as month, ${sums}
         from (${dailyFacts(context)}) facts
        group by user_id, currency, date_trunc('month', day::timestamp)`,
   },

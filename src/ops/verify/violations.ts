@@ -1,6 +1,6 @@
 /** What `db:verify` can find wrong, one kind per invariant of API.md ("Running it"). */
 export const VIOLATION_KINDS = [
-  // Gapless unique numbers per user.
+  // Gapless unique numbers per user and series (invoices, credit notes).
   'number_gap',
   'number_duplicate',
   'number_format',
@@ -15,6 +15,12 @@ export const VIOLATION_KINDS = [
   'overpaid',
   'status',
   'payment_mismatch',
+  // Credit notes: the invoice's credited_total is the sum of its notes, each note the sum of its lines and of its
+  // invoice's user, currency, customer and lines, and the credits of an invoice line never pass the line.
+  'credited_total',
+  'credit_note_totals',
+  'credit_note_mismatch',
+  'credit_exceeds_line',
   // The trigger-kept report tables against a recount.
   'report_open_balances',
   'report_draft_counts',
@@ -32,8 +38,11 @@ export type ViolationKind = (typeof VIOLATION_KINDS)[number]
 export interface Violation {
   kind: ViolationKind
   userId: string
-  /** The invoice concerned; null for a user's counter or a report-table row. */
+  /** The invoice concerned (the one a credit note corrects); null for a user's counter or a report-table row. */
   invoiceId: string | null
+  /** The credit note concerned, when it is one. */
+  creditNoteId?: string | undefined
+  /** The number of the document concerned: the credit note's when there is one. */
   number: string | null
   /** What within it: a line (`line 3`), a report row (`EUR 2026-01-10`), an object key. */
   subject?: string | undefined
@@ -49,6 +58,7 @@ export function formatViolation(violation: Violation): string {
     violation.kind,
     `user=${violation.userId}`,
     `invoice=${violation.invoiceId ?? '-'}`,
+    ...(violation.creditNoteId === undefined ? [] : [`credit_note=${violation.creditNoteId}`]),
     `number=${quoted(violation.number ?? '-')}`,
     ...(violation.subject === undefined ? [] : [`at=${quoted(violation.subject)}`]),
     `expected=${quoted(violation.expected)}`,
