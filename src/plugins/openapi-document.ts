@@ -624,7 +624,7 @@ export function finishDocument(raw: OpenApiDocument): OpenApiDocument {
     (operation) => operation.parameters,
     (parameter, operation) =>
       parameter.in === 'path'
-        ? `${(operation.tags?.[0] ?? '').replace(/s$/, '')}${pascal(parameter.name)}`
+        ? `${pascal((operation.tags?.[0] ?? '').replace(/s$/, ''))}${pascal(parameter.name)}`
         : pascal(parameter.name),
     '#/components/parameters/',
   )
