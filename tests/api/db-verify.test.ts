@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -33,142 +32,10 @@ let userId: string
 /** Issued INV-0041 … INV-0045 (the series starts at 41), and a draft. */
 const inv = { paid: '', partial: '', open: '', voided: '', last: '', draft: '' }
 /**
- * CN-0001 credits a line of the paid invoice (a refund), CN-0002 and CN-0003 the rest of a line of the open one
- * (the first in February, another month than the invoice's), CN-0004 all of the last invoice (credited).
+ * Issued through the API: CN-0001 credits a line of the paid invoice (a refund), CN-0002 and CN-0003 the rest of
+ * a line of the open one (the second exhausts it), CN-0004 all of the last invoice (credited).
  */
 const cn = { paid: '', openFirst: '', openRest: '', last: '' }
-
-const roundDiv = (n: bigint, d: bigint) => (n < 0n ? -1n : 1n) * ((2n * (n < 0n ? -n : n) + d) / (2n * d))
-const thousandths = (decimal: string) => BigInt(Math.round(Number(decimal) * 1000))
-
-/**
- * A credit note as the credit-note service writes it (API.md "Credit notes"), straight into the database: the
- * invoice locked, the next number of the credit-note series taken, the PDF stored, the invoice's credited_total
- * and status, then the note and its lines. `items` are positions of the invoice's lines and quantities (all that
- * is left of every line without them); a line's credit is the amounts of its cumulative credited quantity by
- * the line's rules less what earlier notes took, and exactly what is left when it exhausts the line.
- */
-async function creditNote(
-  invoiceId: string,
-  items?: { position: number; quantity: string }[],
-  issueDate = new Date().toISOString().slice(0, 10),
-): Promise<string> {
-  return crossTenant(db())
-    .transaction()
-    .execute(async (trx) => {
-      const { rows: invoices } = await sql<{
-        user_id: string
-        total: string
-        amount_paid: string
-        credited_total: string
-        discount_percent: string
-      }>`select user_id, total, amount_paid, credited_total, discount_percent from invoices
-          where id = ${invoiceId} for update`.execute(trx)
-      const invoice = invoices[0]!
-      const { rows: lines } = await sql<{
-        id: string
-        position: number
-        description: string
-        quantity: string
-        unit_price: string
-        tax_rate: string
-        subtotal: string
-        discount: string
-        tax: string
-        total: string
-        c_quantity: string
-        c_subtotal: string
-        c_discount: string
-        c_tax: string
-        c_total: string
-      }>`select it.id, it.position, it.description, it.quantity, it.unit_price, it.tax_rate, it.subtotal, it.discount,
-                it.tax, it.total, coalesce(c.quantity, 0) as c_quantity, coalesce(c.subtotal, 0) as c_subtotal,
-                coalesce(c.discount, 0) as c_discount, coalesce(c.tax, 0) as c_tax, coalesce(c.total, 0) as c_total
-           from invoice_items it
-           left join (select invoice_item_id, sum(quantity) as quantity, sum(subtotal) as subtotal,
-                             sum(discount) as discount, sum(tax) as tax, sum(total) as total
-                        from credit_note_items group by invoice_item_id) c on c.invoice_item_id = it.id
-          where it.invoice_id = ${invoiceId} order by it.position`.execute(trx)
-      const wanted =
-        items ??
-        lines
-          .map((line) => ({
-            position: line.position,
-            quantity: String(Number(thousandths(line.quantity) - thousandths(line.c_quantity)) / 1000),
-          }))
-          .filter((item) => item.quantity !== '0')
-      const credits = wanted.map((item, position) => {
-        const line = lines.find((l) => l.position === item.position)!
-        const cumulative = thousandths(line.c_quantity) + thousandths(item.quantity)
-        const subtotal = roundDiv(cumulative * BigInt(line.unit_price), 1000n)
-        const discount = roundDiv(subtotal * thousandths(invoice.discount_percent), 100_000n)
-        const tax = roundDiv((subtotal - discount) * thousandths(line.tax_rate), 100_000n)
-        const upTo =
-          cumulative === thousandths(line.quantity)
-            ? { subtotal: line.subtotal, discount: line.discount, tax: line.tax }
-            : { subtotal, discount, tax }
-        const amounts = {
-          subtotal: BigInt(upTo.subtotal) - BigInt(line.c_subtotal),
-          discount: BigInt(upTo.discount) - BigInt(line.c_discount),
-          tax: BigInt(upTo.tax) - BigInt(line.c_tax),
-        }
-        return {
-          line,
-          position,
-          quantity: item.quantity,
-          ...amounts,
-          total: amounts.subtotal - amounts.discount + amounts.tax,
-        }
-      })
-      const sum = (key: 'subtotal' | 'discount' | 'tax' | 'total') => credits.reduce((n, c) => n + c[key], 0n)
-      const total = sum('total')
-      const [invoiceTotal, paid, before] = [invoice.total, invoice.amount_paid, invoice.credited_total].map(
-        BigInt,
-      ) as [bigint, bigint, bigint]
-      const { rows: numbered } = await sql<{ seq: string; number: string }>`
-        update users set next_credit_note_number = next_credit_note_number + 1,
-                         last_credit_note_number = next_credit_note_number
-         where id = ${invoice.user_id}
-        returning last_credit_note_number as seq,
-                  credit_note_prefix || lpad(last_credit_note_number::text, 4, '0') as number`.execute(trx)
-      const id = crypto.randomUUID()
-      const key = `credit-notes/${invoice.user_id}/${id}.pdf`
-      const pdf = new TextEncoder().encode(`%PDF-1.4\n% credit note ${numbered[0]!.number}\n%%EOF\n`)
-      await storage.put(key, pdf, 'application/pdf')
-      const credited = before + total
-      const status =
-        credited === invoiceTotal
-          ? 'credited'
-          : paid + credited >= invoiceTotal
-            ? 'paid'
-            : paid > 0n
-              ? 'partially_paid'
-              : 'sent'
-      await sql`update invoices set credited_total = ${credited}, status = ${status},
-          paid_at = case when ${status} = 'paid' then coalesce(paid_at, now()) else paid_at end
-        where id = ${invoiceId}`.execute(trx)
-      const due = invoiceTotal - paid - before
-      const applied = total < due ? total : due > 0n ? due : 0n
-      await sql`
-        insert into credit_notes (id, user_id, invoice_id, customer_id, number, number_seq, reason, currency,
-          discount_percent, subtotal, discount_total, tax_total, total, applied_to_balance, refund_due, bill_to,
-          seller, issue_date, issued_at, pdf_key, pdf_sha256, pdf_size, pdf_generated_at)
-        select ${id}, user_id, id, customer_id, ${numbered[0]!.number}, ${numbered[0]!.seq}, 'order_change', currency,
-               discount_percent, ${sum('subtotal')}, ${sum('discount')}, ${sum('tax')}, ${total}, ${applied},
-               ${total - applied}, bill_to, seller, ${issueDate}, now(), ${key},
-               ${createHash('sha256').update(pdf).digest('hex')}, ${pdf.byteLength}, now()
-          from invoices where id = ${invoiceId}`.execute(trx)
-      for (const credit of credits) {
-        await sql`
-          insert into credit_note_items (credit_note_id, user_id, invoice_item_id, position, description, quantity,
-            unit_price, tax_rate, subtotal, discount, tax, total)
-          values (${id}, ${invoice.user_id}, ${credit.line.id}, ${credit.position}, ${credit.line.description},
-                  ${credit.quantity}, ${credit.line.unit_price}, ${credit.line.tax_rate}, ${credit.subtotal},
-                  ${credit.discount}, ${credit.tax}, ${credit.total})`.execute(trx)
-      }
-      return id
-    })
-}
 
 beforeAll(async () => {
   t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' })
@@ -212,9 +79,22 @@ beforeAll(async () => {
   await call(`/api/v1/invoices/${inv.paid}/payments`, 'POST', { amount: paid.total - 1000 })
   await call(`/api/v1/invoices/${inv.partial}/payments`, 'POST', { amount: 1 })
   await call(`/api/v1/invoices/${inv.voided}/void`, 'POST')
-  cn.paid = await creditNote(inv.paid, [{ position: 0, quantity: '1' }])
-  cn.openFirst = await creditNote(inv.open, [{ position: 1, quantity: '0.5' }], '2026-02-15')
-  cn.openRest = await creditNote(inv.open, [{ position: 1, quantity: '1' }])
+  /** `quantity` of the lines at `position`, or everything left without `lines`. */
+  const creditNote = async (id: string, lines?: { position: number; quantity: number }[]) => {
+    const invoice = (await call(`/api/v1/invoices/${id}`)) as { items: { id: string }[] }
+    const items = lines?.map(({ position, quantity }) => ({
+      invoiceItemId: invoice.items[position]!.id,
+      quantity,
+    }))
+    const note = await call(`/api/v1/invoices/${id}/credit-notes`, 'POST', {
+      reason: 'order_change',
+      ...(items ? { items } : {}),
+    })
+    return note['id'] as string
+  }
+  cn.paid = await creditNote(inv.paid, [{ position: 0, quantity: 1 }])
+  cn.openFirst = await creditNote(inv.open, [{ position: 1, quantity: 0.5 }])
+  cn.openRest = await creditNote(inv.open, [{ position: 1, quantity: 1 }])
   cn.last = await creditNote(inv.last)
 })
 afterAll(() => t.close())

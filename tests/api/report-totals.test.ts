@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'kysely'
 import { crossTenant } from '../../src/lib/db'
 import { createTestApp, type TestApp } from '../helpers/app'
-import { invoiceFactory } from '../helpers/invoice-factory'
+import { dayIn, invoiceFactory } from '../helpers/invoice-factory'
 
 // The reports read totals that triggers keep (db/migrations/20261126210000_report_rollups.ts,
 // 20261202110000_report_credits.ts). These tests hold those totals against a recount of the invoices, payments and
@@ -58,58 +58,25 @@ const pay = (token: string, id: string, amount: number, paidAt?: string) =>
   call(token, `/api/v1/invoices/${id}/payments`, 'POST', { amount, ...(paidAt ? { paidAt } : {}) })
 const voidInvoice = (token: string, id: string) => call(token, `/api/v1/invoices/${id}/void`, 'POST')
 
+/** The id of an invoice's first (with `draft`, only) line. */
+async function lineOf(token: string, id: string): Promise<string> {
+  const res = await call(token, `/api/v1/invoices/${id}`)
+  expect(res.status).toBe(200)
+  return (res.body['items'] as { id: string }[])[0]!.id
+}
+
 /**
- * A credit note of `total` dated `issueDate` against an invoice of one line (as `draft` writes them), written as
- * the credit-note service leaves it, in its order: the invoice locked, the next number of the user's credit-note
- * series taken, the invoice's credited_total and the status that follows, then the note and its line.
+ * A credit note through the API, dated today in the profile's time zone: `quantity` of the invoice's one line,
+ * or everything left without it. Answers the note's total.
  */
-async function creditNote(userId: string, invoiceId: string, total: number, issueDate: string) {
-  await crossTenant(t.deps.database.db)
-    .transaction()
-    .execute(async (trx) => {
-      const { rows } = await sql<{ total: string; amount_paid: string; credited_total: string }>`
-        select total, amount_paid, credited_total from invoices
-         where id = ${invoiceId} and user_id = ${userId} for update`.execute(trx)
-      const invoice = rows[0]!
-      const [invoiceTotal, paid, before] = [invoice.total, invoice.amount_paid, invoice.credited_total].map(
-        Number,
-      ) as [number, number, number]
-      const { rows: numbered } = await sql<{ seq: string; number: string }>`
-        update users set next_credit_note_number = next_credit_note_number + 1,
-                         last_credit_note_number = next_credit_note_number
-         where id = ${userId}
-        returning last_credit_note_number as seq,
-                  credit_note_prefix || lpad(last_credit_note_number::text, 4, '0') as number`.execute(trx)
-      const credited = before + total
-      const status =
-        credited === invoiceTotal
-          ? 'credited'
-          : paid + credited >= invoiceTotal
-            ? 'paid'
-            : paid > 0
-              ? 'partially_paid'
-              : 'sent'
-      await sql`update invoices set credited_total = ${credited}, status = ${status},
-          paid_at = case when ${status} = 'paid' then coalesce(paid_at, now()) else paid_at end
-        where id = ${invoiceId}`.execute(trx)
-      const applied = Math.min(total, Math.max(0, invoiceTotal - paid - before))
-      await sql`
-        with note as (
-          insert into credit_notes (user_id, invoice_id, customer_id, number, number_seq, reason, currency,
-            discount_percent, subtotal, discount_total, tax_total, total, applied_to_balance, refund_due, bill_to,
-            seller, issue_date, issued_at, pdf_key, pdf_sha256, pdf_size, pdf_generated_at)
-          select user_id, id, customer_id, ${numbered[0]!.number}, ${numbered[0]!.seq}, 'other', currency, 0,
-                 ${total}, 0, 0, ${total}, ${applied}, ${total - applied}, '{}', '{}', ${issueDate},
-                 ${`${issueDate}T12:00:00Z`}, 'credit-notes/' || gen_random_uuid() || '.pdf', repeat('0', 64), 1, now()
-            from invoices where id = ${invoiceId}
-          returning id
-        )
-        insert into credit_note_items (credit_note_id, user_id, invoice_item_id, position, description, quantity,
-          unit_price, tax_rate, subtotal, discount, tax, total)
-        select note.id, it.user_id, it.id, 0, it.description,
-               greatest(0.001, round(${total}::numeric / it.total, 3)), it.unit_price, 0, ${total}, 0, 0, ${total}
-          from note cross join invoice_items it where it.invoice_id = ${invoiceId}`.execute(trx)
-    })
+async function credit(token: string, id: string, quantity?: number): Promise<number> {
+  const items = quantity === undefined ? undefined : [{ invoiceItemId: await lineOf(token, id), quantity }]
+  const res = await call(token, `/api/v1/invoices/${id}/credit-notes`, 'POST', {
+    reason: 'order_change',
+    ...(items ? { items } : {}),
+  })
+  if (res.status !== 201) throw new Error(`credit note: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body['total'] as number
 }
 
 const sorted = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort()
@@ -275,8 +242,11 @@ describe('report totals', () => {
     ])
   })
 
-  test('when credit notes follow payments, in other months than their invoices, then the tables equal a recount and invoiced is net', async () => {
-    const { token, id: userId } = await newUser('Asia/Kathmandu')
+  test('when credit notes through the API follow payments, a month or more after their invoices, then the tables equal a recount and invoiced is net', async () => {
+    const zone = 'Asia/Kathmandu'
+    const { token, id: userId } = await newUser(zone)
+    const today = dayIn(zone)
+    const thisMonth = `${today.slice(0, 7)}-01`
     const eur = await customer(token, 'EUR')
     const usd = await customer(token, 'USD')
     const january = { issueDate: '2026-01-05', dueDate: '2026-02-04' }
@@ -287,16 +257,16 @@ describe('report totals', () => {
       d: await draft(token, eur, 40_000, { issueDate: '2026-01-07', dueDate: '2026-03-01' }),
     }
     for (const id of Object.values(ids)) expect((await send(token, id)).status).toBe(200)
-    // a: partly paid, then partly credited in March: still partially paid, 3,500 due.
+    // a: partly paid, then partly credited: still partially paid, 3,500 due.
     expect((await pay(token, ids.a, 4_000, '2026-01-15T12:00:00Z')).status).toBe(201)
-    await creditNote(userId, ids.a, 2_500, '2026-03-10')
-    // b: paid, then partly credited in February: still paid, the credit is a refund.
+    expect(await credit(token, ids.a, 0.25)).toBe(2_500)
+    // b: paid, then partly credited: still paid, the credit is a refund.
     expect((await pay(token, ids.b, 20_000, '2026-01-16T12:00:00Z')).status).toBe(201)
-    await creditNote(userId, ids.b, 5_000, '2026-02-01')
-    // c: credited in full on its issue date: no longer open, still issued.
-    await creditNote(userId, ids.c, 30_000, '2026-01-06')
+    expect(await credit(token, ids.b, 0.25)).toBe(5_000)
+    // c: credited in full: no longer open, still issued.
+    expect(await credit(token, ids.c)).toBe(30_000)
     // d: partly credited, then paid what is left.
-    await creditNote(userId, ids.d, 10_000, '2026-01-20')
+    expect(await credit(token, ids.d, 0.25)).toBe(10_000)
     expect((await pay(token, ids.d, 30_000, '2026-01-25T12:00:00Z')).status).toBe(201)
 
     const statuses = await sql<{ id: string; status: string }>`select id, status from invoices
@@ -311,36 +281,26 @@ describe('report totals', () => {
     expect(kept).toEqual(recount)
     expect(kept.open).toEqual(['{"currency":"EUR","day":"2026-02-04","amount":"3500","n":1}'])
     expect(kept.months).toEqual([
-      '{"currency":"EUR","month":"2026-01-01","invoiced":"70000","issued":3,"collected":"54000","payments":3,"credited":"10000","credit_notes":1}',
-      '{"currency":"EUR","month":"2026-02-01","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"5000","credit_notes":1}',
-      '{"currency":"EUR","month":"2026-03-01","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"2500","credit_notes":1}',
-      '{"currency":"USD","month":"2026-01-01","invoiced":"30000","issued":1,"collected":"0","payments":0,"credited":"30000","credit_notes":1}',
+      '{"currency":"EUR","month":"2026-01-01","invoiced":"70000","issued":3,"collected":"54000","payments":3,"credited":"0","credit_notes":0}',
+      `{"currency":"EUR","month":"${thisMonth}","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"17500","credit_notes":3}`,
+      '{"currency":"USD","month":"2026-01-01","invoiced":"30000","issued":1,"collected":"0","payments":0,"credited":"0","credit_notes":0}',
+      `{"currency":"USD","month":"${thisMonth}","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"30000","credit_notes":1}`,
     ])
 
     const report = async (path: string) => (await call(token, path)).body['data']
-    expect(await report('/api/v1/reports/summary?from=2026-01-01&to=2026-03-31')).toEqual([
-      {
-        currency: 'EUR',
-        outstanding: 3_500,
-        overdue: 3_500,
-        invoiced: 70_000 - 17_500,
-        credited: 17_500,
-        collected: 54_000,
-        counts: { draft: 0, open: 1, overdue: 1 },
-      },
-      {
-        currency: 'USD',
-        outstanding: 0,
-        overdue: 0,
-        invoiced: 0,
-        credited: 30_000,
-        collected: 0,
-        counts: { draft: 0, open: 0, overdue: 0 },
-      },
+    const open = { outstanding: 3_500, overdue: 3_500, counts: { draft: 0, open: 1, overdue: 1 } }
+    const none = { outstanding: 0, overdue: 0, counts: { draft: 0, open: 0, overdue: 0 } }
+    expect(await report('/api/v1/reports/summary?from=2026-01-01&to=2026-01-31')).toEqual([
+      { currency: 'EUR', ...open, invoiced: 70_000, credited: 0, collected: 54_000 },
+      { currency: 'USD', ...none, invoiced: 30_000, credited: 0, collected: 0 },
     ])
-    expect(await report('/api/v1/reports/revenue?from=2026-02-01&to=2026-03-31')).toEqual([
-      { month: '2026-02', currency: 'EUR', invoiced: -5_000, credited: 5_000, collected: 0 },
-      { month: '2026-03', currency: 'EUR', invoiced: -2_500, credited: 2_500, collected: 0 },
+    expect(await report(`/api/v1/reports/summary?from=2026-01-01&to=${today}`)).toEqual([
+      { currency: 'EUR', ...open, invoiced: 70_000 - 17_500, credited: 17_500, collected: 54_000 },
+      { currency: 'USD', ...none, invoiced: 0, credited: 30_000, collected: 0 },
+    ])
+    expect(await report(`/api/v1/reports/revenue?from=${thisMonth}&to=${today}`)).toEqual([
+      { month: today.slice(0, 7), currency: 'EUR', invoiced: -17_500, credited: 17_500, collected: 0 },
+      { month: today.slice(0, 7), currency: 'USD', invoiced: -30_000, credited: 30_000, collected: 0 },
     ])
     expect(await report('/api/v1/reports/aging')).toEqual([
       { currency: 'EUR', buckets: { current: 0, '1-30': 0, '31-60': 0, '61-90': 0, '90+': 3_500 } },
@@ -350,11 +310,11 @@ describe('report totals', () => {
   test('when credit notes, payments and sends of one user race on the same day, then all succeed and the totals add up', async () => {
     const { token, id: userId } = await newUser()
     const eur = await customer(token, 'EUR')
-    const today = new Date().toISOString().slice(0, 10)
+    const today = dayIn('UTC')
     const sameDay = { issueDate: today, dueDate: today }
     const issued: string[] = []
     for (let i = 0; i < 8; i++) {
-      const id = await draft(token, eur, 10_000 + i, sameDay)
+      const id = await draft(token, eur, 10_000, sameDay)
       expect((await send(token, id)).status).toBe(200)
       issued.push(id)
     }
@@ -363,18 +323,10 @@ describe('report totals', () => {
     )
 
     // Each of the first four is credited and paid at once; the others only credited, in full for two of them.
+    const created = (total: Promise<number>) => total.then(() => ({ status: 201 }))
     const answers = await Promise.all([
-      ...issued
-        .slice(0, 4)
-        .flatMap((id) => [
-          creditNote(userId, id, 3_000, today).then(() => ({ status: 201 })),
-          pay(token, id, 2_000),
-        ]),
-      ...issued
-        .slice(4)
-        .map((id, i) =>
-          creditNote(userId, id, i < 2 ? 10_004 + i : 1_000, today).then(() => ({ status: 201 })),
-        ),
+      ...issued.slice(0, 4).flatMap((id) => [created(credit(token, id, 0.3)), pay(token, id, 2_000)]),
+      ...issued.slice(4).map((id, i) => created(credit(token, id, i < 2 ? undefined : 0.1))),
       ...drafts.map((id) => send(token, id)),
     ])
     expect(answers.map((a) => a.status).sort()).toEqual([...Array(4).fill(200), ...Array(12).fill(201)])
@@ -382,7 +334,7 @@ describe('report totals', () => {
     const { kept, recount } = await totalsAndRecount(userId)
     expect(kept).toEqual(recount)
     expect(kept.days).toEqual([
-      `{"currency":"EUR","day":"${today}","invoiced":"${8 * 10_000 + 28 + 4 * 5_000 + 6}","issued":12,"collected":"8000","payments":4,"credited":"${4 * 3_000 + 10_004 + 10_005 + 2 * 1_000}","credit_notes":8}`,
+      `{"currency":"EUR","day":"${today}","invoiced":"${8 * 10_000 + 4 * 5_000 + 6}","issued":12,"collected":"8000","payments":4,"credited":"${4 * 3_000 + 2 * 10_000 + 2 * 1_000}","credit_notes":8}`,
     ])
   })
 
@@ -423,14 +375,14 @@ describe('report totals', () => {
     await draft(token, gbp, 1)
     expect((await send(token, id)).status).toBe(200)
     expect((await pay(token, id, 345, '2026-01-01T00:00:00Z')).status).toBe(201)
-    await creditNote(userId, id, 2_000, '2026-02-02')
+    expect(await credit(token, id, 0.2)).toBe(2_469)
     const kept = (await totalsAndRecount(userId)).kept
 
     await sql`select report_rebuild_rollups()`.execute(t.deps.database.db)
     expect((await totalsAndRecount(userId)).kept).toEqual(kept)
-    expect(kept.open).toEqual(['{"currency":"GBP","day":"2026-01-29","amount":"10000","n":1}'])
+    expect(kept.open).toEqual(['{"currency":"GBP","day":"2026-01-29","amount":"9531","n":1}'])
     expect(kept.months).toContain(
-      '{"currency":"GBP","month":"2026-02-01","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"2000","credit_notes":1}',
+      `{"currency":"GBP","month":"${dayIn('UTC').slice(0, 7)}-01","invoiced":"0","issued":0,"collected":"0","payments":0,"credited":"2469","credit_notes":1}`,
     )
   })
 })
