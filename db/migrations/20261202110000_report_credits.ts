@@ -13,10 +13,11 @@ import { type Kysely, type RawBuilder, sql } from 'kysely'
 //   (credit_notes_immutable), so only an insert or a delete moves these sums.
 //
 // Lock order, as documented in the rollups migration: a transaction adds to at most one open-balance row, then
-// to day and month rows, each day row before its month's. The credit-note service updates the invoice first
-// (its trigger moves the invoice's open-balance row only: an invoice stays issued when credited, with the same
-// total and issue date, so no day row moves) and inserts the credit note after (its trigger adds to one day row,
-// then that day's month row).
+// to day and month rows, each day row before its month's. The credit-note service locks the invoice and then the
+// user's row (for the number, as issuing does, before any report row), updates the invoice (its trigger moves
+// the invoice's open-balance row only: an invoice stays issued when credited, with the same total and issue
+// date, so no day row moves) and inserts the credit note after (its trigger adds to one day row, then that
+// day's month row). Payments take the same order without the user's row.
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against the database as it was then
 export async function up(db: Kysely<any>): Promise<void> {
