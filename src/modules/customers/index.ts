@@ -95,14 +95,11 @@ export function customersModule(deps: CustomersModuleDeps) {
       async ({ user, params, body, headers, set }) =>
         withEtag(
           set,
-          await updateCustomer(
-            deps.db,
-            user.id,
-            params.id,
-            body,
-            headers['if-match'] ?? null,
-            deps.onRenamed,
-          ),
+          await deps.db
+            .transaction()
+            .execute((trx) =>
+              updateCustomer(trx, user.id, params.id, body, headers['if-match'] ?? null, deps.onRenamed),
+            ),
         ),
       {
         params: CustomerParams,
@@ -120,7 +117,9 @@ export function customersModule(deps: CustomersModuleDeps) {
     .delete(
       '/:id',
       async ({ user, params, headers, status }) => {
-        await deleteCustomer(deps.db, user.id, params.id, headers['if-match'] ?? null)
+        await deps.db
+          .transaction()
+          .execute((trx) => deleteCustomer(trx, user.id, params.id, headers['if-match'] ?? null))
         return status(204, undefined)
       },
       {

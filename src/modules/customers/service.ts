@@ -107,7 +107,7 @@ export type RenameHook = (trx: Transaction, userId: string, customerId: string, 
 
 /** Updates under a row lock, so the If-Match check and the recomputed search text see the row they change. */
 export async function updateCustomer(
-  db: Database,
+  trx: Transaction,
   userId: string,
   id: string,
   body: CustomerPatch,
@@ -115,35 +115,31 @@ export async function updateCustomer(
   onRenamed: RenameHook,
 ): Promise<VersionedCustomer> {
   const patch = trimStrings(body)
-  return db.transaction().execute(async (trx) => {
-    const current = await findCustomer(trx, userId, id, { forUpdate: true })
-    if (!current) throw notFound('Customer')
-    expectedVersion(ifMatch, ETAG_KIND, id, current.version)
-    const update = toUpdate(patch)
-    if (patch.name !== undefined || patch.email !== undefined) {
-      const email = patch.email !== undefined ? patch.email : current.email
-      update.search_text = searchTextOf(patch.name ?? current.name, email)
-    }
-    if (patch.name !== undefined && patch.name !== current.name) {
-      await onRenamed(trx, userId, id, patch.name)
-    }
-    return toCustomer(await updateRow(trx, userId, id, update))
-  })
+  const current = await findCustomer(trx, userId, id, { forUpdate: true })
+  if (!current) throw notFound('Customer')
+  expectedVersion(ifMatch, ETAG_KIND, id, current.version)
+  const update = toUpdate(patch)
+  if (patch.name !== undefined || patch.email !== undefined) {
+    const email = patch.email !== undefined ? patch.email : current.email
+    update.search_text = searchTextOf(patch.name ?? current.name, email)
+  }
+  if (patch.name !== undefined && patch.name !== current.name) {
+    await onRenamed(trx, userId, id, patch.name)
+  }
+  return toCustomer(await updateRow(trx, userId, id, update))
 }
 
 export async function deleteCustomer(
-  db: Database,
+  trx: Transaction,
   userId: string,
   id: string,
   ifMatch: string | null,
 ): Promise<void> {
+  const current = await findCustomer(trx, userId, id, { forUpdate: true })
+  if (!current) throw notFound('Customer')
+  expectedVersion(ifMatch, ETAG_KIND, id, current.version)
   try {
-    await db.transaction().execute(async (trx) => {
-      const current = await findCustomer(trx, userId, id, { forUpdate: true })
-      if (!current) throw notFound('Customer')
-      expectedVersion(ifMatch, ETAG_KIND, id, current.version)
-      await deleteRow(trx, userId, id)
-    })
+    await deleteRow(trx, userId, id)
   } catch (error) {
     // Invoices reference customers(id) ON DELETE RESTRICT: the database refuses, and that refusal is the rule.
     if (STILL_REFERENCED.has(String((error as { code?: unknown }).code))) {

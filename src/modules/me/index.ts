@@ -30,7 +30,9 @@ export function meModule(deps: { db: Database; auth: AuthPlugin }) {
     .patch(
       '',
       async ({ user, body, headers, set }) => {
-        const { version, ...me } = await updateProfile(deps.db, user.id, body, headers['if-match'] ?? null)
+        const { version, ...me } = await deps.db
+          .transaction()
+          .execute((trx) => updateProfile(trx, user.id, body, headers['if-match'] ?? null))
         set.headers.etag = etagFor('me', me.id, version)
         return me
       },

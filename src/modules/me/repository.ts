@@ -2,10 +2,36 @@ import { type Selectable, sql, type Updateable } from 'kysely'
 import type { UsersTable } from '../../../db/schema'
 import type { Database, Transaction } from '../../lib/db'
 
-export type UserRow = Selectable<UsersTable>
+type RawUserRow = Selectable<UsersTable>
+
+/** A user's row with its counters and rate as numbers: int8 and numeric arrive as text. */
+export type UserRow = Omit<
+  RawUserRow,
+  | 'default_tax_rate'
+  | 'next_invoice_number'
+  | 'last_invoice_number'
+  | 'next_credit_note_number'
+  | 'last_credit_note_number'
+> & {
+  default_tax_rate: number
+  next_invoice_number: number
+  last_invoice_number: number
+  next_credit_note_number: number
+  last_credit_note_number: number
+}
+
+const toUserRow = (row: RawUserRow): UserRow => ({
+  ...row,
+  default_tax_rate: Number(row.default_tax_rate),
+  next_invoice_number: Number(row.next_invoice_number),
+  last_invoice_number: Number(row.last_invoice_number),
+  next_credit_note_number: Number(row.next_credit_note_number),
+  last_credit_note_number: Number(row.last_credit_note_number),
+})
+const maybe = (row: RawUserRow | undefined) => row && toUserRow(row)
 
 export async function findUserBySub(db: Database, sub: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('cognito_sub', '=', sub).executeTakeFirst()
+  return maybe(await db.selectFrom('users').selectAll().where('cognito_sub', '=', sub).executeTakeFirst())
 }
 
 /** Inserts the user unless a concurrent first request already did; answers the row either way. */
@@ -16,7 +42,7 @@ export async function insertUserIfAbsent(db: Database, sub: string, email: strin
     .onConflict((oc) => oc.column('cognito_sub').doNothing())
     .returningAll()
     .executeTakeFirst()
-  if (inserted) return inserted
+  if (inserted) return toUserRow(inserted)
   const existing = await findUserBySub(db, sub)
   if (!existing) throw new Error('user vanished between insert and select')
   return existing
@@ -27,23 +53,26 @@ export async function updateUserEmail(db: Database, id: string, email: string): 
 }
 
 export async function findUserById(db: Database, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+  return maybe(await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst())
 }
 
 /** FOR NO KEY UPDATE: writes that reference the user (foreign keys) need not wait for a profile change. */
 export async function lockUser(db: Database, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst()
+  return maybe(
+    await db.selectFrom('users').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst(),
+  )
 }
 
 export type UserUpdate = Updateable<UsersTable>
 
 export async function updateUser(db: Database, id: string, values: UserUpdate): Promise<UserRow> {
-  return db
+  const row = await db
     .updateTable('users')
     .set({ ...values, version: sql<number>`version + 1`, updated_at: new Date() })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow()
+  return toUserRow(row)
 }
 
 /**

@@ -51,11 +51,11 @@ export function toMe(row: UserRow): Me {
       address: row.address,
       defaultCurrency: row.default_currency,
       paymentTermsDays: row.payment_terms_days,
-      defaultTaxRate: Number(row.default_tax_rate),
+      defaultTaxRate: row.default_tax_rate,
       invoicePrefix: row.invoice_prefix,
-      nextInvoiceNumber: Number(row.next_invoice_number),
+      nextInvoiceNumber: row.next_invoice_number,
       creditNotePrefix: row.credit_note_prefix,
-      nextCreditNoteNumber: Number(row.next_credit_note_number),
+      nextCreditNoteNumber: row.next_credit_note_number,
       timezone: row.timezone,
     },
   }
@@ -136,35 +136,33 @@ export async function allocateNumber(
   }
 }
 
-/** Updates the profile under a row lock, so the If-Match check and the numbering rule see the row they change. */
+/** Updates the profile under a row lock (in the caller's transaction), so the If-Match check and the numbering rule see the row they change. */
 export async function updateProfile(
-  db: Database,
+  trx: Transaction,
   userId: string,
   patch: ProfilePatch,
   ifMatch: string | null,
 ): Promise<Me & { version: number }> {
   const update = toUserUpdate(patch)
-  return db.transaction().execute(async (trx) => {
-    const row = await lockUser(trx, userId)
-    if (!row) throw notFound('User')
-    expectedVersion(ifMatch, 'me', row.id, row.version)
-    const raises = SERIES.flatMap((series) => {
-      const next = patch[series.field]
-      return next === undefined ? [] : [{ series, next, lastUsed: Number(row[series.lastColumn]) }]
-    })
-    for (const { series, next, lastUsed } of raises) {
-      if (next <= lastUsed) {
-        throw new AppError('VALIDATION_ERROR', `${series.field} cannot go back to a number already used`, {
-          details: [
-            { path: `/${series.field}`, message: `must be greater than ${lastUsed}, the last number issued` },
-          ],
-        })
-      }
-    }
-    const updated = await updateUser(trx, userId, update)
-    for (const { series, next, lastUsed } of raises) {
-      await recordNumberSkip(trx, userId, series.name, lastUsed, next)
-    }
-    return { ...toMe(updated), version: updated.version }
+  const row = await lockUser(trx, userId)
+  if (!row) throw notFound('User')
+  expectedVersion(ifMatch, 'me', row.id, row.version)
+  const raises = SERIES.flatMap((series) => {
+    const next = patch[series.field]
+    return next === undefined ? [] : [{ series, next, lastUsed: row[series.lastColumn] }]
   })
+  for (const { series, next, lastUsed } of raises) {
+    if (next <= lastUsed) {
+      throw new AppError('VALIDATION_ERROR', `${series.field} cannot go back to a number already used`, {
+        details: [
+          { path: `/${series.field}`, message: `must be greater than ${lastUsed}, the last number issued` },
+        ],
+      })
+    }
+  }
+  const updated = await updateUser(trx, userId, update)
+  for (const { series, next, lastUsed } of raises) {
+    await recordNumberSkip(trx, userId, series.name, lastUsed, next)
+  }
+  return { ...toMe(updated), version: updated.version }
 }
