@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
 import { MAX_QUANTITY } from '../../shared/money'
-import { literals, Nullable, named, PageCursor, PageLimit, Text } from '../../shared/schemas'
+import { literals, Nullable, named, OptionalNullable, PageCursor, PageLimit, Text } from '../../shared/schemas'
 import { CREDIT_REASONS } from '../invoices/lifecycle'
 import { BillTo, CalendarDate, InvoicePdf, MAX_ITEMS, Seller } from '../invoices/model'
 
@@ -30,7 +30,7 @@ export const CreditNoteCreate = named(
   t.Object(
     {
       reason: literals(CREDIT_REASONS, { description: 'Why the invoice is credited' }),
-      memo: t.Optional(Text(2000)),
+      memo: OptionalNullable(Text(2000)),
       items: t.Optional(
         t.Array(CreditNoteItemInput, {
           minItems: 1,
