@@ -1,6 +1,6 @@
 /**
  * A reference model of invoice money and lifecycle, written from the contract (API.md: "Money arithmetic",
- * "Lifecycle") and nothing else: it shares no code with the app. Decimals (quantity, taxRate,
+ * "Lifecycle", "Credit notes") and nothing else: it shares no code with the app. Decimals (quantity, taxRate,
  * discountPercent) are BigInt thousandths, money is BigInt minor units, so no floating point is involved.
  */
 
@@ -9,7 +9,7 @@ export const THOUSANDTHS = 1000n
 /** A percentage in thousandths applied to an amount: `amount × p / 1000 / 100`. */
 const PERCENT_OF_THOUSANDTHS = 100n * THOUSANDTHS
 
-export type Status = 'draft' | 'sent' | 'partially_paid' | 'paid' | 'void'
+export type Status = 'draft' | 'sent' | 'partially_paid' | 'paid' | 'void' | 'credited'
 
 export interface LineInput {
   /** Thousandths: 1.5 is 1500n. */
@@ -79,16 +79,25 @@ export function issueOutcome(total: bigint): 'negative_total' | 'paid' | 'sent' 
   return total === 0n ? 'paid' : 'sent'
 }
 
-/** The status of an issued, not voided invoice: it follows what is due (credit notes aside). */
-export function statusAfterPayment(total: bigint, amountPaid: bigint): Status {
-  if (amountDue(total, amountPaid) === 0n) return 'paid'
+/**
+ * The status of an issued, not voided invoice after a payment or a credit note: `credited` once credit notes
+ * exist and `creditedTotal` = `total`, else it follows what is due: nothing → paid, some paid → partially paid.
+ */
+export function statusAfterPayment(total: bigint, amountPaid: bigint, creditedTotal = 0n): Status {
+  if (creditedTotal > 0n && creditedTotal === total) return 'credited'
+  if (amountDue(total, amountPaid, creditedTotal) === 0n) return 'paid'
   return amountPaid > 0n ? 'partially_paid' : 'sent'
 }
 
 export const canTakePayments = (status: Status) => status === 'sent' || status === 'partially_paid'
 
-/** Only a sent invoice nobody paid can be voided. */
-export const canVoid = (status: Status, amountPaid: bigint) => status === 'sent' && amountPaid === 0n
+/** Only a sent invoice nobody paid or credited can be voided. */
+export const canVoid = (status: Status, amountPaid: bigint, creditedTotal = 0n) =>
+  status === 'sent' && amountPaid === 0n && creditedTotal === 0n
+
+/** Credit notes are issued against sent, partially paid and paid invoices. */
+export const canCredit = (status: Status) =>
+  status === 'sent' || status === 'partially_paid' || status === 'paid'
 
 /** Sent or partially paid, and due before today (both `YYYY-MM-DD` in the profile's time zone). */
 export const isOverdue = (status: Status, dueDate: string, today: string) =>
@@ -96,6 +105,63 @@ export const isOverdue = (status: Status, dueDate: string, today: string) =>
 
 /** `invoicePrefix` + the number zero-padded to 4 digits: INV-0001, …, INV-10000. */
 export const invoiceNumber = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(4, '0')}`
+
+/** `creditNotePrefix` + the number zero-padded to 4 digits, like invoice numbers: CN-0001. */
+export const creditNoteNumber = invoiceNumber
+
+/** What earlier credit notes took of an invoice line: their quantity (thousandths) and amounts, summed. */
+export interface LineCredit {
+  quantity: bigint
+  amounts: Amounts
+}
+
+export const NO_CREDIT: LineCredit = {
+  quantity: 0n,
+  amounts: { subtotal: 0n, discount: 0n, tax: 0n, total: 0n },
+}
+
+const minus = (a: Amounts, b: Amounts): Amounts => ({
+  subtotal: a.subtotal - b.subtotal,
+  discount: a.discount - b.discount,
+  tax: a.tax - b.tax,
+  total: a.total - b.total,
+})
+
+export const plus = (a: Amounts, b: Amounts): Amounts => ({
+  subtotal: a.subtotal + b.subtotal,
+  discount: a.discount + b.discount,
+  tax: a.tax + b.tax,
+  total: a.total + b.total,
+})
+
+/**
+ * A credit of `quantity` (thousandths, 0 < quantity ≤ what is left) of an invoice line, priced cumulatively:
+ * the line's rule amounts of everything credited of it so far, this credit included, minus what earlier credits
+ * took. The credit that exhausts the line takes exactly what is left of its amounts.
+ */
+export function creditLineAmounts(
+  line: LineInput,
+  discountPercent: bigint,
+  earlier: LineCredit,
+  quantity: bigint,
+): Amounts {
+  const cumulative = earlier.quantity + quantity
+  if (quantity <= 0n || cumulative > line.quantity) {
+    throw new RangeError(`a credit of ${quantity} thousandths does not fit what is left of the line`)
+  }
+  const whole = lineAmounts(line, discountPercent)
+  if (cumulative === line.quantity) return minus(whole, earlier.amounts)
+  return minus(lineAmounts({ ...line, quantity: cumulative }, discountPercent), earlier.amounts)
+}
+
+/** How a credit note of `total` splits: what it takes off the amount due just before, and what is owed back. */
+export function creditSplit(
+  total: bigint,
+  dueBefore: bigint,
+): { appliedToBalance: bigint; refundDue: bigint } {
+  const appliedToBalance = total < dueBefore ? total : dueBefore
+  return { appliedToBalance, refundDue: total - appliedToBalance }
+}
 
 /** Thousandths as the decimal a client writes: 1500n → "1.5", 7n → "0.007". */
 export function decimalString(thousandths: bigint): string {
