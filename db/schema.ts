@@ -200,6 +200,9 @@ export interface ReportDailyTotalsTable {
   issued: number
   collected: Int8
   payments: number
+  /** Credit notes by their issue date (invoiced in reports is net of them). */
+  credited: Int8
+  credit_notes: number
 }
 
 /** The same sums per calendar month (`month` is its first day), kept by the same triggers. */
@@ -211,6 +214,9 @@ export interface ReportMonthlyTotalsTable {
   issued: number
   collected: Int8
   payments: number
+  /** Credit notes by their issue date (invoiced in reports is net of them). */
+  credited: Int8
+  credit_notes: number
 }
 
 export interface CreditNotesTable {

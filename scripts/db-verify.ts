@@ -72,10 +72,11 @@ const number = (value: number) => value.toLocaleString('en-US')
 const counted = (value: number, noun: string) => `${number(value)} ${noun}${value === 1 ? '' : 's'}`
 
 function summary(report: VerifyReport): string {
-  const { users, invoices, items, payments, objects } = report.checked
+  const { users, invoices, items, payments, creditNotes, objects } = report.checked
   const checked =
     `${counted(users, 'user')}, ${counted(invoices, 'invoice')}, ${counted(items, 'line')}, ` +
-    `${counted(payments, 'payment')}, ${counted(objects, 'document')} in ${(report.durationMs / 1000).toFixed(1)} s`
+    `${counted(payments, 'payment')}, ${counted(creditNotes, 'credit note')}, ` +
+    `${counted(objects, 'document')} in ${(report.durationMs / 1000).toFixed(1)} s`
   if (report.ok) return `db:verify: no violation (${checked})`
   const kinds = Object.entries(report.counts)
     .map(([kind, n]) => `${kind} ${number(n)}`)
