@@ -773,13 +773,26 @@ async function verifyNote(step: Step, real: Real, note: ModelCreditNote) {
  * Walks the credit-note list (all, or one invoice's) through nextCursor: each note exactly once, newest number
  * first, each as the model says; the user's credit-note numbers are unique and 1, 2, 3, … without a gap.
  */
-async function verifyNoteList(step: Step, model: Model, real: Real, limit: number, invoice?: ModelInvoice) {
-  const expected = (invoice ? invoice.creditNotes : model.creditNotes).slice().reverse()
+/** A filter of the credit-note list: its query and the notes it keeps. */
+interface NoteSelection {
+  label: string
+  query: string
+  keep: (note: ModelCreditNote) => boolean
+}
+
+async function verifyNoteList(
+  step: Step,
+  model: Model,
+  real: Real,
+  limit: number,
+  selection?: NoteSelection,
+) {
+  const expected = model.creditNotes.filter((n) => selection?.keep(n) ?? true).reverse()
   const byId = new Map(model.creditNotes.map((n) => [n.id, n]))
   const seen: string[] = []
   const numbers: string[] = []
   let cursor: string | null = null
-  const filter = invoice ? `&invoiceId=${invoice.id}` : ''
+  const filter = selection?.query ?? ''
   for (let page = 0; ; page++) {
     if (page > expected.length + 1) {
       step.add({
@@ -818,11 +831,11 @@ async function verifyNoteList(step: Step, model: Model, real: Real, limit: numbe
     step.add({
       facet: 'credit-note list',
       text:
-        `credit-note list (limit ${limit}${invoice ? `, invoice ${invoice.label}` : ''}): ` +
+        `credit-note list (limit ${limit}${selection ? `, ${selection.label}` : ''}): ` +
         `expected [${expected.map((n) => n.label).join(', ')}], got [${seen.map(labelOf).join(', ')}]`,
     })
   }
-  if (invoice) return
+  if (selection) return
   const sequence = numbers.map((n) => Number(/(\d+)$/.exec(n)?.[1] ?? Number.NaN)).sort((a, b) => a - b)
   if (!sequence.every((n, i) => n === i + 1) || new Set(numbers).size !== numbers.length) {
     step.add({
@@ -840,9 +853,19 @@ async function verifyAllStored(step: Step, model: Model, real: Real) {
  * Walks the list through nextCursor: every invoice of the model exactly once and nothing else, each as the
  * model says; the numbers issued are unique and, whatever the prefix, 1, 2, 3, … without a gap.
  */
-async function verifyList(step: Step, model: Model, real: Real, limit: number) {
-  const live = model.invoices.filter((i) => !i.deleted)
+async function verifyList(
+  step: Step,
+  model: Model,
+  real: Real,
+  limit: number,
+  status?: ref.Status | 'overdue',
+) {
+  const matches = (i: ModelInvoice) =>
+    status === undefined ||
+    (status === 'overdue' ? ref.isOverdue(i.status, i.dueDate, today()) : i.status === status)
+  const live = model.invoices.filter((i) => !i.deleted && matches(i))
   const byId = new Map(live.map((i) => [i.id, i]))
+  const filter = status === undefined ? '' : `&status=${status}`
   const seen: string[] = []
   const numbers: string[] = []
   let cursor: string | null = null
@@ -852,7 +875,7 @@ async function verifyList(step: Step, model: Model, real: Real, limit: number) {
       break
     }
     const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`
-    const answer = await call(real, 'GET', `/api/v1/invoices?limit=${limit}${query}`)
+    const answer = await call(real, 'GET', `/api/v1/invoices?limit=${limit}${filter}${query}`)
     if (answer.status !== 200) {
       step.add({ facet: `list → ${answer.status}`, text: `list: answered ${answer.status}` })
       return
@@ -878,10 +901,11 @@ async function verifyList(step: Step, model: Model, real: Real, limit: number) {
     step.add({
       facet: 'list',
       text:
-        `list (limit ${limit}): twice [${duplicates.map(labelOf).join(', ')}], ` +
+        `list (limit ${limit}${filter}): twice [${duplicates.map(labelOf).join(', ')}], ` +
         `missing [${missing.map((i) => i.label).join(', ')}], unknown [${unknown.join(', ')}]`,
     })
   }
+  if (status !== undefined) return
   const sequence = numbers.map((n) => Number(/(\d+)$/.exec(n)?.[1] ?? Number.NaN)).sort((a, b) => a - b)
   const gapless = sequence.every((n, i) => n === i + 1)
   if (!gapless || new Set(numbers).size !== numbers.length) {
@@ -1295,6 +1319,9 @@ class Pay extends InvoiceCommand {
     )
     const answer = await call(real, 'POST', `/api/v1/invoices/${invoice.id}/payments`, json)
     answered(real, answer)
+    if (invoice.creditNotes.length > 0) {
+      count(`payment on a ${invoice.status} invoice with credit notes → ${answer.status}`)
+    }
     if (invoice.deleted) {
       step.expectStatus(answer, 404, 'NOT_FOUND')
     } else if (!ref.canTakePayments(invoice.status)) {
@@ -1337,8 +1364,8 @@ class Pay extends InvoiceCommand {
 }
 
 class Void extends InvoiceCommand {
-  suits = (invoice: ModelInvoice) =>
-    ref.canVoid(invoice.status, amountPaidOf(invoice), creditedTotalOf(invoice))
+  /** Suited: a sent invoice nobody paid, credited or not (a credit note forbids the void). */
+  suits = (invoice: ModelInvoice) => invoice.status === 'sent' && amountPaidOf(invoice) === 0n
   override async run(model: Model, real: Real) {
     const invoice = this.invoiceOf(model)
     const step = begin(
@@ -1348,6 +1375,8 @@ class Void extends InvoiceCommand {
     )
     const answer = await call(real, 'POST', `/api/v1/invoices/${invoice.id}/void`)
     answered(real, answer)
+    if (invoice.creditNotes.length > 0)
+      count(`void of a ${invoice.status} invoice with credit notes → ${answer.status}`)
     if (invoice.deleted) {
       step.expectStatus(answer, 404, 'NOT_FOUND')
     } else if (!ref.canVoid(invoice.status, amountPaidOf(invoice), creditedTotalOf(invoice))) {
@@ -1401,8 +1430,11 @@ type CreditQuantity =
   | { kind: 'units'; quantity: bigint }
   | { kind: 'over'; extra: bigint }
 
-/** A fault put into a credit's items: a line of another invoice, a line named twice, a quantity out of range. */
-type CreditTwist = 'none' | 'foreign' | 'duplicate' | 'zero' | 'four_decimals'
+/**
+ * A fault put into a credit's items: a line of another invoice, a line named twice, a quantity out of range, no
+ * entries at all.
+ */
+type CreditTwist = 'none' | 'foreign' | 'duplicate' | 'zero' | 'four_decimals' | 'empty'
 
 interface CreditSpec {
   reason: string
@@ -1467,13 +1499,18 @@ function creditOutcome(
     code: 'CREDIT_EXCEEDS_INVOICE',
     detailPath,
   })
-  const badQuantities = (entries ?? []).flatMap((e, i) =>
-    e.fault === 'quantity' ? [validation(`/items/${i}/quantity`)] : [],
-  )
+  // Faults of the body alone, which a server may find before it looks at the invoice.
+  const badQuantities = [
+    ...(entries ?? []).flatMap((e, i) =>
+      e.fault === 'quantity' ? [validation(`/items/${i}/quantity`)] : [],
+    ),
+    ...(entries?.length === 0 ? [validation()] : []),
+  ]
   if (invoice.deleted) return { refused: [{ status: 404, code: 'NOT_FOUND' }, ...badQuantities] }
   if (!ref.canCredit(invoice.status)) {
     return { refused: [{ status: 409, code: 'INVALID_STATUS_TRANSITION' }, ...badQuantities] }
   }
+  if (entries?.length === 0) return { refused: [validation()] }
   if (entries) {
     const faults = entries.flatMap((e, i): Expected[] => {
       if (e.fault === 'foreign') return [validation(`/items/${i}/invoiceItemId`)]
@@ -1515,6 +1552,7 @@ class IssueCredit extends InvoiceCommand {
   entries(model: Model, invoice: ModelInvoice): CreditEntry[] | undefined {
     const { lines, twist } = this.spec
     if (lines === undefined) return undefined
+    if (twist === 'empty') return []
     const picked = [...new Set(lines.map((l) => l.pick % invoice.items.length))]
     const entries: CreditEntry[] = picked.map((line) => {
       const item = invoice.items[line]!
@@ -1645,43 +1683,81 @@ async function paidByCredit(real: Real, invoice: ModelInvoice): Promise<string> 
   return plausible ? paidAt : A_TIMESTAMP
 }
 
+/** Which credit notes a walk of the list asks for. */
+type NoteFilter =
+  | { by: 'none' }
+  | { by: 'invoice'; pick: number }
+  | { by: 'customer'; pick: number }
+  | { by: 'issuedFrom today' }
+  | { by: 'issuedTo yesterday' }
+
 class WalkCreditNotes implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly limit: number,
-    /** Lists one invoice's credit notes (picked among those of the sequence), else all of them. */
-    readonly pick: number | undefined,
+    readonly filter: NoteFilter,
   ) {}
   check() {
     return true
   }
   async run(model: Model, real: Real) {
+    const { filter } = this
     const invoice =
-      this.pick === undefined || model.invoices.length === 0 ? undefined : pickFrom(model.invoices, this.pick)
+      filter.by === 'invoice' && model.invoices.length > 0 ? pickFrom(model.invoices, filter.pick) : undefined
+    const customer = filter.by === 'customer' ? pickFrom(model.customers, filter.pick) : undefined
+    const selection: NoteSelection | undefined = invoice
+      ? {
+          label: `of ${invoice.label}`,
+          query: `&invoiceId=${invoice.id}`,
+          keep: (n) => n.invoice === invoice,
+        }
+      : customer
+        ? {
+            label: `of ${customer.label}`,
+            query: `&customerId=${customer.id}`,
+            keep: (n) => n.invoice.customer === customer,
+          }
+        : filter.by === 'issuedFrom today'
+          ? {
+              label: 'issued from today',
+              query: `&issuedFrom=${today()}`,
+              keep: (n) => n.issueDate >= today(),
+            }
+          : filter.by === 'issuedTo yesterday'
+            ? {
+                label: 'issued until yesterday',
+                query: `&issuedTo=${ref.addDays(today(), -1)}`,
+                keep: (n) => n.issueDate <= ref.addDays(today(), -1),
+              }
+            : undefined
     const step = begin(
       real,
       'credit-note list',
-      `list credit notes with limit ${this.limit}${invoice ? ` of ${invoice.label}` : ''}`,
+      `list credit notes with limit ${this.limit}${selection ? ` ${selection.label}` : ''}`,
     )
-    await verifyNoteList(step, model, real, this.limit, invoice)
+    await verifyNoteList(step, model, real, this.limit, selection)
     step.done()
   }
   toString() {
-    return `listCreditNotes(limit ${this.limit}${this.pick === undefined ? '' : `, invoice #${this.pick}`})`
+    return `listCreditNotes(limit ${this.limit}, ${shown(this.filter)})`
   }
 }
 
 class WalkList implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    readonly status?: ref.Status | 'overdue',
+  ) {}
   check() {
     return true
   }
   async run(model: Model, real: Real) {
-    const step = begin(real, 'list', `list with limit ${this.limit}`)
-    await verifyList(step, model, real, this.limit)
+    const filter = this.status === undefined ? '' : ` of status ${this.status}`
+    const step = begin(real, 'list', `list with limit ${this.limit}${filter}`)
+    await verifyList(step, model, real, this.limit, this.status)
     step.done()
   }
   toString() {
-    return `list(limit ${this.limit})`
+    return `list(limit ${this.limit}${this.status === undefined ? '' : `, status ${this.status}`})`
   }
 }
 
@@ -1850,19 +1926,41 @@ const issueCredit = fc
       twist: fc.oneof(
         { weight: 16, arbitrary: fc.constant('none' as const) },
         { weight: 1, arbitrary: fc.constantFrom('foreign' as const, 'duplicate' as const) },
-        { weight: 1, arbitrary: fc.constantFrom('zero' as const, 'four_decimals' as const) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom('zero' as const, 'four_decimals' as const, 'empty' as const),
+        },
       ),
     }),
   )
   .map(([at, spec]) => new IssueCredit(at, spec))
 
 const walkCreditNotes = fc
-  .tuple(fc.integer({ min: 1, max: 5 }), fc.option(fc.nat({ max: 7 }), { nil: undefined }))
-  .map(([limit, pick]) => new WalkCreditNotes(limit, pick))
+  .tuple(
+    fc.integer({ min: 1, max: 5 }),
+    fc.oneof(
+      { weight: 2, arbitrary: fc.constant<NoteFilter>({ by: 'none' }) },
+      { weight: 2, arbitrary: fc.nat({ max: 7 }).map((pick): NoteFilter => ({ by: 'invoice', pick })) },
+      { weight: 1, arbitrary: fc.nat({ max: 7 }).map((pick): NoteFilter => ({ by: 'customer', pick })) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom<NoteFilter>({ by: 'issuedFrom today' }, { by: 'issuedTo yesterday' }),
+      },
+    ),
+  )
+  .map(([limit, filter]) => new WalkCreditNotes(limit, filter))
 
 const voidInvoice = target.map((at) => new Void(at))
 const deleteInvoice = target.map((at) => new Delete(at))
-const walkList = fc.integer({ min: 1, max: 7 }).map((limit) => new WalkList(limit))
+const walkList = fc
+  .tuple(
+    fc.integer({ min: 1, max: 7 }),
+    fc.option(fc.constantFrom('sent', 'partially_paid', 'paid', 'credited', 'void', 'overdue' as const), {
+      nil: undefined,
+      freq: 2,
+    }),
+  )
+  .map(([limit, status]) => new WalkList(limit, status))
 
 /** Repeated entries weigh the choice of the next command. */
 const commands = fc.commands(
