@@ -186,6 +186,8 @@ interface ModelCreditNote {
   label: string
   id: string
   number: string
+  /** The counter's value the number was made of. */
+  seq: number
   invoice: ModelInvoice
   reason: string
   memo: string | null
@@ -770,8 +772,9 @@ async function verifyNote(step: Step, real: Real, note: ModelCreditNote) {
 }
 
 /**
- * Walks the credit-note list (all, or one invoice's) through nextCursor: each note exactly once, newest number
- * first, each as the model says; the user's credit-note numbers are unique and 1, 2, 3, … without a gap.
+ * Walks the credit-note list (all, or some) through nextCursor: each note exactly once, newest number first,
+ * each as the model says; the user's credit-note numbers are unique and 1, 2, 3, … without a gap but where the
+ * counter was raised.
  */
 /** A filter of the credit-note list: its query and the notes it keeps. */
 interface NoteSelection {
@@ -837,10 +840,13 @@ async function verifyNoteList(
   }
   if (selection) return
   const sequence = numbers.map((n) => Number(/(\d+)$/.exec(n)?.[1] ?? Number.NaN)).sort((a, b) => a - b)
-  if (!sequence.every((n, i) => n === i + 1) || new Set(numbers).size !== numbers.length) {
+  const expectedSeqs = model.creditNotes.map((n) => n.seq).sort((a, b) => a - b)
+  if (sequence.join() !== expectedSeqs.join() || new Set(numbers).size !== numbers.length) {
     step.add({
       facet: 'credit-note numbers',
-      text: `credit-note numbers are not unique and gapless: [${numbers.sort().join(', ')}]`,
+      text:
+        `credit-note numbers are not unique or not the counter's values [${expectedSeqs.join(', ')}]: ` +
+        `[${numbers.sort().join(', ')}]`,
     })
   }
 }
@@ -1038,12 +1044,36 @@ interface ProfileSpec {
   paymentTermsDays?: number
   invoicePrefix?: string
   creditNotePrefix?: string
+  /**
+   * The credit-note counter: raised, set to just past the last number used (allowed), or back to the last
+   * number used (refused; 0 when none is used yet).
+   */
+  nextCreditNoteNumber?: { to: 'raise'; by: number } | { to: 'next free' } | { to: 'last used' }
 }
 
-const profileJson = (spec: ProfileSpec) => ({
-  ...spec,
-  ...(spec.defaultTaxRate === undefined ? {} : { defaultTaxRate: ref.decimalNumber(spec.defaultTaxRate) }),
-})
+/** The highest credit-note number issued so far, 0 before the first. */
+const lastCreditNoteSeq = (model: Model) => model.creditNotes.reduce((max, n) => Math.max(max, n.seq), 0)
+
+/** The counter value a spec asks for, given the model's state. */
+function creditNoteCounter(spec: NonNullable<ProfileSpec['nextCreditNoteNumber']>, model: Model): number {
+  if (spec.to === 'raise') return model.profile.nextCreditNoteNumber + spec.by
+  return spec.to === 'next free' ? lastCreditNoteSeq(model) + 1 : lastCreditNoteSeq(model)
+}
+
+const profileJson = (spec: ProfileSpec, model?: Model) => {
+  const { nextCreditNoteNumber: counter, ...rest } = spec
+  return {
+    ...rest,
+    ...(spec.defaultTaxRate === undefined ? {} : { defaultTaxRate: ref.decimalNumber(spec.defaultTaxRate) }),
+    ...(counter === undefined
+      ? {}
+      : {
+          nextCreditNoteNumber: model
+            ? creditNoteCounter(counter, model)
+            : `<${counter.to}${'by' in counter ? ` + ${counter.by}` : ''}>`,
+        }),
+  }
+}
 
 class PatchProfile implements fc.AsyncCommand<Model, Real> {
   constructor(readonly spec: ProfileSpec) {}
@@ -1051,13 +1081,21 @@ class PatchProfile implements fc.AsyncCommand<Model, Real> {
     return true
   }
   async run(model: Model, real: Real) {
-    const json = profileJson(this.spec)
+    const json = profileJson(this.spec, model)
     const step = begin(real, 'PATCH /me', `PATCH /me ${JSON.stringify(json)}`)
     const answer = await call(real, 'PATCH', '/api/v1/me', json)
     answered(real, answer)
-    step.expectStatus(answer, 200)
     const { spec } = this
     const profile = model.profile
+    const counter = typeof json.nextCreditNoteNumber === 'number' ? json.nextCreditNoteNumber : undefined
+    if (counter !== undefined && counter <= lastCreditNoteSeq(model)) {
+      // Never lowered to or below a number already used: the whole patch is refused.
+      step.expectStatus(answer, 400, 'VALIDATION_ERROR', '/nextCreditNoteNumber')
+      await verifyProfile(step, model, real)
+      return step.done()
+    }
+    step.expectStatus(answer, 200)
+    if (counter !== undefined) profile.nextCreditNoteNumber = counter
     if (spec.defaultTaxRate !== undefined) profile.defaultTaxRate = spec.defaultTaxRate
     if (spec.defaultCurrency !== undefined) profile.defaultCurrency = spec.defaultCurrency
     if (spec.paymentTermsDays !== undefined) profile.paymentTermsDays = spec.paymentTermsDays
@@ -1071,6 +1109,17 @@ class PatchProfile implements fc.AsyncCommand<Model, Real> {
   toString() {
     return `patchProfile(${JSON.stringify(profileJson(this.spec))})`
   }
+}
+
+/** Re-reads the profile: it is as the model says. */
+async function verifyProfile(step: Step, model: Model, real: Real) {
+  const me = await call(real, 'GET', '/api/v1/me')
+  if (me.status !== 200) {
+    step.add({ facet: `GET /me → ${me.status}`, text: `GET /me: answered ${me.status}` })
+    return
+  }
+  const body = (me.body as { profile: ProfileBody }).profile
+  step.add(...differences(profileView(model.profile), profileViewOf(body), 'GET /me'))
 }
 
 const profileView = (profile: ModelProfile) => ({
@@ -1619,6 +1668,7 @@ class IssueCredit extends InvoiceCommand {
         label: `CN${model.creditNotes.length + 1}`,
         id: body.id,
         number: ref.creditNoteNumber(model.profile.creditNotePrefix, model.profile.nextCreditNoteNumber),
+        seq: model.profile.nextCreditNoteNumber,
         invoice,
         reason: spec.reason,
         memo: spec.memo ?? null,
@@ -1827,6 +1877,10 @@ const patchProfile = fc
       paymentTermsDays: fc.oneof(fc.constantFrom(0, 14, 30), fc.nat({ max: 365 })),
       invoicePrefix: fc.constantFrom('INV-', 'F-', 'RE/', 'ACME-INV-', 'R'),
       creditNotePrefix: fc.constantFrom('CN-', 'GS-', 'CR/', 'K'),
+      nextCreditNoteNumber: fc.oneof(
+        fc.integer({ min: 1, max: 30 }).map((by) => ({ to: 'raise' as const, by })),
+        fc.constantFrom({ to: 'next free' as const }, { to: 'last used' as const }),
+      ),
     },
     { requiredKeys: [] },
   )
