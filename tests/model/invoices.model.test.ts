@@ -636,7 +636,23 @@ async function verifyStored(step: Step, real: Real, invoice: ModelInvoice, optio
   step.compareInvoice(`GET ${invoice.label}`, invoice, read.body as InvoiceBody)
   if (!options.events) return
   const trail = await call(real, 'GET', `/api/v1/invoices/${invoice.id}/events`)
-  const types = ((trail.body as { data?: { type: string }[] } | null)?.data ?? []).map((e) => e.type)
+  const events =
+    (trail.body as { data?: { type: string; data?: Record<string, unknown> }[] } | null)?.data ?? []
+  const types = events.map((e) => e.type)
+  // Each `credited` event names its credit note (spec: data creditNoteId, number, total), in issue order.
+  const credited = events
+    .filter((e) => e.type === 'credited')
+    .map((e) => ({
+      creditNoteId: e.data?.['creditNoteId'],
+      number: e.data?.['number'],
+      total: e.data?.['total'],
+    }))
+  const notes = invoice.creditNotes.map((n) => ({
+    creditNoteId: n.id,
+    number: n.number,
+    total: Number(n.total),
+  }))
+  if (credited.length === notes.length) step.add(...differences(notes, credited, 'events-credited'))
   if (trail.status !== 200 || types.join() !== invoice.events.join()) {
     step.add({
       facet: 'events',
@@ -1671,7 +1687,7 @@ class IssueCredit extends InvoiceCommand {
         seq: model.profile.nextCreditNoteNumber,
         invoice,
         reason: spec.reason,
-        memo: spec.memo ?? null,
+        memo: spec.memo?.normalize('NFC') ?? null,
         lines: outcome.lines.map(({ line, quantity, amounts }) => {
           const item = invoice.items[line]!
           return {
@@ -1965,7 +1981,13 @@ const issueCredit = fc
     fc.record({
       reason: fc.constantFrom('duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory', 'other'),
       memo: fc.option(
-        fc.constantFrom('Two units returned', 'Goodwill\nTicket #42', 'Rückerstattung — Ωμέγα'),
+        // The last is decomposed (e + U+0308): stored NFC-normalised, as every text field.
+        fc.constantFrom(
+          'Two units returned',
+          'Goodwill\nTicket #42',
+          'Rückerstattung — Ωμέγα',
+          'Zoe\u0308 sent it back',
+        ),
         {
           nil: undefined,
         },
