@@ -172,3 +172,15 @@ export const IfMatch = t.Optional(
   }),
 )
 export const IfMatchHeaders = t.Object({ 'if-match': IfMatch })
+
+/** A short-lived link to a stored document (an invoice's or a credit note's PDF). */
+export const PdfLink = named(
+  'PdfLink',
+  t.Object(
+    {
+      url: t.String({ description: 'Downloads the PDF as `attachment; filename="INV-0001.pdf"`' }),
+      expiresAt: t.String({ format: 'date-time', description: 'When the link stops working' }),
+    },
+    { description: 'A fresh, short-lived link to the stored PDF' },
+  ),
+)

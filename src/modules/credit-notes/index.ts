@@ -6,12 +6,11 @@ import type { Metrics } from '../../lib/metrics'
 import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
-import { errorAnswers, errorsSending, sends } from '../../shared/schemas'
+import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
 import { ChangeHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { statusesAllowing } from '../invoices/lifecycle'
 import { InvoiceParams } from '../invoices/model'
-import { PdfLink } from '../issuing/model'
 import { CreditNote, CreditNoteCreate, CreditNoteList, CreditNoteListQuery, CreditNoteParams } from './model'
 import {
   type CreditNoteDeps,

@@ -2,7 +2,15 @@ import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
 import { MAX_QUANTITY } from '../../shared/money'
-import { literals, Nullable, named, OptionalNullable, PageCursor, PageLimit, Text } from '../../shared/schemas'
+import {
+  literals,
+  Nullable,
+  named,
+  OptionalNullable,
+  PageCursor,
+  PageLimit,
+  Text,
+} from '../../shared/schemas'
 import { CREDIT_REASONS } from '../invoices/lifecycle'
 import { BillTo, CalendarDate, InvoicePdf, MAX_ITEMS, Seller } from '../invoices/model'
 

@@ -9,6 +9,9 @@ import { getCustomer } from '../customers/service'
 import { getMe } from '../me/service'
 import { assertAllowed } from './lifecycle'
 import { toEvent, toInvoice } from './mapper'
+
+export { toPayment } from './mapper'
+
 import type { Invoice, InvoiceCreate, InvoiceListQuery, InvoicePatch, ItemInput } from './model'
 import {
   appendEvent,

@@ -5,12 +5,11 @@ import type { Logger } from '../../lib/logger'
 import type { Metrics } from '../../lib/metrics'
 import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorAnswers, errorsSending, sends } from '../../shared/schemas'
+import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
 import { ChangeHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX, invoiceEtag } from '../invoices'
 import { Invoice, InvoiceParams } from '../invoices/model'
-import { PdfLink } from './model'
 import { type IssuingDeps, markAsSent, pdfLink } from './service'
 
 export interface IssuingModuleDeps {
