@@ -1,0 +1,313 @@
+/*
+ * The job queue: pg-boss 12.38.0, over our own Kysely/postgres.js pool, with our own consumer loop.
+ *
+ * Chosen by measuring pg-boss 12.38.0 and graphile-worker 0.18.0 on this stack (Bun 1.4.5, PostgreSQL 15,
+ * 2 cores shared with other work, load average 7–11 while measuring; scripts and logs were in /tmp/jobs-eval):
+ * - Bun: both run (start, enqueue, work, stop).
+ * - Embedded PGlite behind pglite-socket (one session, held by our pool): graphile-worker cannot run. With
+ *   our pool connected: "Connection terminated unexpectedly" (the socket refuses a second connection); alone
+ *   with its default pool: the same from its LISTEN client; alone with maxPoolSize 1: its LISTEN client holds
+ *   the only connection and addJob waits forever. It needs node-postgres, a dedicated LISTEN connection and
+ *   a pool. pg-boss with its own node-postgres pool fails the same way ("Connection terminated
+ *   unexpectedly"), but pg-boss takes a `db` adapter (`executeSql`), needs no LISTEN, and ran over our
+ *   one-connection postgres.js pool: schema install, createQueue, send/fetch/complete, cron.
+ * - Enqueue in our transaction: both work (pg-boss `send(…, { db: <our trx> })`; graphile-worker
+ *   `select graphile_worker.add_job(…)` in the trx): a committed send gave one job, a rolled-back one none.
+ * - Real PostgreSQL, 2 processes × concurrency 10, 5,000 preloaded jobs: graphile-worker 398 jobs/s;
+ *   pg-boss `work()` one job per fetch 40 jobs/s (each worker waits its ≥ 0.5 s poll after every job);
+ *   pg-boss `work()` batches of 10 351 jobs/s (but a batch's slots wait for its slowest job). Exactly once:
+ *   5,000 executions, 5,000 distinct, 0 duplicates, for both. Enqueue inside a transaction p50/p95 (noisy
+ *   machine): graphile-worker 0.96/3.6 ms, pg-boss 2.7/12.8 ms. Idle pickup p50/p95: graphile-worker
+ *   (LISTEN/NOTIFY) 29/52 ms; pg-boss 20 workers polling at 0.5 s 40/102 ms, with LISTEN/NOTIFY 39/71 ms.
+ *   Retry: a first attempt that throws is retried and succeeds, both. SIGTERM with 2 s jobs in flight: both
+ *   finish them (graphile-worker stop 1.98 s, pg-boss 0.85 s) and the other process takes the rest; 40/40.
+ * pg-boss is the one that runs in both of our modes, on our own pool and driver; its `work()` loop is
+ * replaced by ours (worker.ts: per-job slots, immediate refetch while jobs wait, 0.5 s idle poll, NOTIFY
+ * wake-up on a real server), keeping pg-boss's storage, SKIP LOCKED fetch, retries with backoff, expiry of
+ * lost jobs, cron and maintenance. Measured with bench/jobs.ts; the full findings are in the README's
+ * design notes and the commit that added this module.
+ *
+ * pg-boss owns its schema (`pgboss`): `start()` installs it and migrates it on a pg-boss upgrade, under its
+ * own advisory lock, so several processes starting at once are safe. It is not in db/migrations: its DDL
+ * follows the library's version, not ours.
+ */
+import { CompiledQuery } from 'kysely'
+import { PgBoss, type QueueOptions, type SendOptions } from 'pg-boss'
+import postgres from 'postgres'
+import { crossTenant, type Database, type Transaction } from '../db'
+import type { Logger } from '../logger'
+import { poolDatabase, transactionDatabase } from './database'
+import { type JobContext, type JobHandler, QueueWorker } from './worker'
+
+export type { JobContext, JobHandler }
+
+export interface SendJobOptions {
+  /** Not before this many seconds from now. */
+  startAfterSeconds?: number
+  /**
+   * While a job with this key waits in the queue (created or retrying), a send with the same key replaces
+   * its data and start time instead of adding a second job (pg-boss `upsert`). Concurrent sends may still
+   * add two: handlers stay idempotent.
+   */
+  singletonKey?: string
+}
+
+export interface WorkOptions {
+  /** Jobs of this queue run at once in this process. Default 5. */
+  concurrency?: number
+  /** Retries after the first attempt before the job is `failed`. Default 3. */
+  retryLimit?: number
+  /** Base delay before a retry; doubled each attempt with jitter, at most an hour. 0 retries at once. Default 5. */
+  retryDelaySeconds?: number
+}
+
+export interface JobQueue {
+  /** Enqueues in the caller's transaction: the job exists exactly when that transaction commits. */
+  send(trx: Transaction, name: string, data: Record<string, unknown>, options?: SendJobOptions): Promise<void>
+  /** Enqueues outside any transaction. */
+  sendNow(name: string, data: Record<string, unknown>, options?: SendJobOptions): Promise<void>
+  /** Registers a handler; a job is done by one worker of one process; a throw retries it (the queue's own retry: retryLimit, backoff) */
+  work<T extends Record<string, unknown>>(
+    name: string,
+    options: WorkOptions,
+    handler: (job: { id: string; data: T; attempt: number }) => Promise<void>,
+  ): Promise<void>
+  /** A recurring job, e.g. daily at 00:05 UTC or every 10 minutes (cron, evaluated in UTC). */
+  schedule(name: string, cron: string, data?: Record<string, unknown>): Promise<void>
+  start(): Promise<void>
+  /** Stops taking jobs, lets in-flight ones finish up to timeoutMs, releases the rest for another process. */
+  stop(options?: { timeoutMs?: number }): Promise<void>
+  /** Queued (created or retrying, not yet active) and active jobs per queue name, for metrics. */
+  depth(): Promise<Record<string, { queued: number; active: number }>>
+}
+
+export interface JobQueueDeps {
+  db: Database
+  /**
+   * A real server's URL: a dedicated connection LISTENs for pg-boss's NOTIFY so an idle queue picks a job up
+   * at once, and queues unknown to this process can be created while a caller's transaction holds a pooled
+   * connection. Leave it out on the embedded PGlite (one session: no second connection exists).
+   */
+  databaseUrl?: string
+  logger: Logger
+  onJobDone?: (name: string, seconds: number, ok: boolean) => void
+  /** Where pg-boss keeps its tables. Default `pgboss`. */
+  schema?: string
+  /** Idle poll of each queue (ms). Default 500; with LISTEN up, 2,000 (NOTIFY wakes the consumers). */
+  pollIntervalMs?: number
+  /** How often schedules are checked (s, 1–45). Default 30; a due job is sent within this and 5 s. */
+  cronIntervalSeconds?: number
+}
+
+const DEFAULT_CONCURRENCY = 5
+const DEFAULT_RETRY_LIMIT = 3
+const DEFAULT_RETRY_DELAY_SECONDS = 5
+const MAX_RETRY_DELAY_SECONDS = 3600
+/** A job active this long is taken for lost (its process died) and retried by pg-boss's maintenance. */
+const EXPIRE_SECONDS = 300
+const DEFAULT_POLL_MS = 500
+const LISTENING_POLL_MS = 2000
+const DEFAULT_STOP_TIMEOUT_MS = 10_000
+
+interface Registration {
+  options: WorkOptions
+  handler: JobHandler<Record<string, unknown>>
+}
+
+export function createJobQueue(deps: JobQueueDeps): JobQueue {
+  const schema = deps.schema ?? 'pgboss'
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`job queue schema "${schema}" is not a plain name`)
+  const logger = deps.logger.child({ component: 'jobs' })
+  // pg-boss's tables hold no tenant's rows: its statements need no user_id scope.
+  const db = crossTenant(deps.db)
+  const cronSeconds = deps.cronIntervalSeconds ?? 30
+  const boss = new PgBoss({
+    db: poolDatabase(db),
+    schema,
+    cronMonitorIntervalSeconds: cronSeconds,
+    cronWorkerIntervalSeconds: Math.min(cronSeconds, 5),
+  })
+  boss.on('error', (error) => logger.error({ err: error }, 'job queue error'))
+  boss.on('warning', (warning) => logger.warn({ warning }, 'job queue warning'))
+
+  const registrations = new Map<string, Registration>()
+  const schedules = new Map<string, { cron: string; data: Record<string, unknown> | undefined }>()
+  const workers = new Map<string, QueueWorker>()
+  /** Queues that exist in the database, as far as this process knows. */
+  const known = new Set<string>()
+  let state: 'new' | 'starting' | 'started' | 'stopped' = 'new'
+  let listener: postgres.Sql | undefined
+  let listening = false
+  const pollMs = () => deps.pollIntervalMs ?? (listening ? LISTENING_POLL_MS : DEFAULT_POLL_MS)
+
+  const queueSettings = (options: WorkOptions): QueueOptions & { notify: boolean } => {
+    const retryDelay = options.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS
+    return {
+      retryLimit: options.retryLimit ?? DEFAULT_RETRY_LIMIT,
+      retryDelay,
+      retryBackoff: retryDelay > 0,
+      ...(retryDelay > 0 ? { retryDelayMax: MAX_RETRY_DELAY_SECONDS } : {}),
+      expireInSeconds: EXPIRE_SECONDS,
+      notify: true,
+    }
+  }
+
+  async function ensureQueue(name: string): Promise<void> {
+    if (known.has(name)) return
+    await boss.createQueue(name, queueSettings(registrations.get(name)?.options ?? {}))
+    known.add(name)
+  }
+
+  async function register(name: string, registration: Registration): Promise<void> {
+    await ensureQueue(name)
+    // Every process applies its settings, so a changed retry policy reaches the queue on deploy.
+    await boss.updateQueue(name, queueSettings(registration.options))
+    const worker = new QueueWorker(
+      boss,
+      name,
+      Math.max(1, registration.options.concurrency ?? DEFAULT_CONCURRENCY),
+      registration.handler,
+      pollMs,
+      logger,
+      deps.onJobDone,
+    )
+    workers.set(name, worker)
+    worker.start()
+  }
+
+  async function applySchedule(name: string, cron: string, data: Record<string, unknown> | undefined) {
+    await ensureQueue(name)
+    await boss.schedule(name, cron, data ?? null, { tz: 'UTC' })
+  }
+
+  async function listen(url: string): Promise<void> {
+    // The channel pg-boss notifies on for this schema (plans.notifyChannelSql); the payload is the queue.
+    const { rows } = await db.executeQuery<{ channel: string }>(
+      CompiledQuery.raw(`select 'pgboss_' || left(encode(sha224($1::text::bytea), 'hex'), 24) as channel`, [
+        schema,
+      ]),
+    )
+    const row = rows[0]
+    if (!row) return
+    listener = postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'invoice-api-jobs-listen' },
+    })
+    try {
+      await listener.listen(
+        row.channel,
+        (queue) => workers.get(queue)?.wake(),
+        // Also after every reconnection: a NOTIFY sent while the connection was down is lost.
+        () => {
+          listening = true
+          for (const worker of workers.values()) worker.wake()
+        },
+      )
+    } catch (error) {
+      listening = false
+      logger.warn({ err: error }, 'job queue: LISTEN failed; polling only')
+    }
+  }
+
+  const requireStarted = (what: string) => {
+    if (state !== 'started') throw new Error(`job queue: ${what} needs start() first (state: ${state})`)
+  }
+
+  const sendOptions = (options: SendJobOptions | undefined): SendOptions => ({
+    ...(options?.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+    ...(options?.singletonKey ? { singletonKey: options.singletonKey } : {}),
+  })
+
+  async function enqueue(
+    name: string,
+    data: Record<string, unknown>,
+    options: SendJobOptions | undefined,
+    extra: SendOptions,
+  ): Promise<void> {
+    const settings = { ...sendOptions(options), ...extra }
+    if (options?.singletonKey) await boss.upsert(name, data, settings)
+    else await boss.send(name, data, settings)
+  }
+
+  return {
+    async send(trx, name, data, options) {
+      requireStarted('send')
+      if (!known.has(name)) {
+        // Creating a queue takes a connection of its own; on the embedded database the caller's
+        // transaction holds the only one.
+        if (!deps.databaseUrl) {
+          throw new Error(
+            `job queue "${name}" does not exist yet: register it with work() or schedule() before sending in a transaction`,
+          )
+        }
+        await ensureQueue(name)
+      }
+      await enqueue(name, data, options, { db: transactionDatabase(trx) })
+    },
+
+    async sendNow(name, data, options) {
+      requireStarted('sendNow')
+      await ensureQueue(name)
+      await enqueue(name, data, options, {})
+      workers.get(name)?.wake()
+    },
+
+    async work(name, options, handler) {
+      if (registrations.has(name)) throw new Error(`job queue "${name}" already has a handler`)
+      const registration = { options, handler: handler as JobHandler<Record<string, unknown>> }
+      registrations.set(name, registration)
+      if (state === 'started') await register(name, registration)
+    },
+
+    async schedule(name, cron, data) {
+      schedules.set(name, { cron, data })
+      if (state === 'started') await applySchedule(name, cron, data)
+    },
+
+    async start() {
+      if (state !== 'new') throw new Error(`job queue: start() called twice (state: ${state})`)
+      state = 'starting'
+      await boss.start()
+      for (const queue of await boss.getQueues()) known.add(queue.name)
+      for (const [name, registration] of registrations) await register(name, registration)
+      for (const [name, { cron, data }] of schedules) await applySchedule(name, cron, data)
+      if (deps.databaseUrl) await listen(deps.databaseUrl)
+      state = 'started'
+      logger.info(
+        { queues: [...registrations.keys()], schedules: [...schedules.keys()], listening },
+        'job queue started',
+      )
+    },
+
+    async stop(options = {}) {
+      if (state !== 'started' && state !== 'starting') return
+      state = 'stopped'
+      const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS)
+      await Promise.all([...workers.values()].map((worker) => worker.stop(deadline)))
+      await listener?.end({ timeout: 1 }).catch(() => {})
+      // Its maintenance, cron and internal workers; our pool stays open (`close` applies to its own pool only).
+      await boss.stop({ graceful: true, close: false, timeout: Math.max(1000, deadline - Date.now()) })
+      logger.info('job queue stopped')
+    },
+
+    async depth() {
+      const result = await db.executeQuery<{ name: string; queued: number; active: number }>(
+        CompiledQuery.raw(
+          `select name,
+                  count(*) filter (where state in ('created', 'retry'))::int as queued,
+                  count(*) filter (where state = 'active')::int as active
+             from ${schema}.job
+            where state in ('created', 'retry', 'active') and name not like '\\_\\_pgboss\\_\\_%'
+            group by name`,
+        ),
+      )
+      const depth: Record<string, { queued: number; active: number }> = {}
+      for (const name of new Set([...known, ...registrations.keys()])) {
+        if (!name.startsWith('__pgboss__')) depth[name] = { queued: 0, active: 0 }
+      }
+      for (const row of result.rows) depth[row.name] = { queued: row.queued, active: row.active }
+      return depth
+    },
+  }
+}
