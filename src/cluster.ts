@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import type { Subprocess } from 'bun'
 import type { Logger } from './lib/logger'
 
@@ -26,6 +27,26 @@ export function onSupervisorGone(stop: () => void): void {
   process.on('disconnect', stop)
 }
 
+/**
+ * A process's resident memory in bytes (VmRSS of /proc/<pid>/status, Linux); undefined where it cannot be read:
+ * the process is gone (or a zombie), or the system has no /proc.
+ */
+export async function readRssBytes(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    const kib = /^VmRSS:\s*(\d+)\s*kB\s*$/m.exec(status)?.[1]
+    return kib === undefined ? undefined : Number(kib) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Linux (5.14+): when 1, connections waiting in the queue of a closing SO_REUSEPORT listener move to another
+ * listener of the port instead of being reset; 0 by default.
+ */
+const TCP_MIGRATE_REQ = '/proc/sys/net/ipv4/tcp_migrate_req'
+
 export interface SupervisorOptions {
   workers: number
   /** 0 lets the first worker pick a free port, which the others then share. */
@@ -44,6 +65,18 @@ export interface SupervisorOptions {
   crashWindowMs?: number
   /** How long a worker may take to listen. */
   startTimeoutMs?: number
+  /**
+   * A worker whose resident memory exceeds this is replaced: its successor starts on the same port, and once it
+   * listens the old worker gets SIGTERM and drains like in a graceful shutdown. Undefined: no limit.
+   */
+  maxWorkerMemoryMb?: number | undefined
+  /** How often the workers' resident memory is sampled (with a limit). */
+  memoryCheckIntervalMs?: number
+  /**
+   * Least time between two memory replacements of one worker; a new worker is not replaced before it has run
+   * this long, so that a limit below a fresh worker's footprint cannot replace workers in a loop.
+   */
+  memoryReplaceIntervalMs?: number
 }
 
 export interface Supervisor {
@@ -55,15 +88,25 @@ export interface Supervisor {
 
 interface Slot {
   id: number
+  /** The worker serving for this slot. */
   process: Subprocess | undefined
   crashes: number[]
   restartTimer: Timer | undefined
+  /** The worker started to take over from `process` (memory limit), until it listens. */
+  successor: Subprocess | undefined
+  /** Until then the slot's worker is not replaced for its memory. */
+  replaceableAt: number
 }
 
 /**
  * Runs `workers` copies of the server on one port (each listens with SO_REUSEPORT and the kernel spreads new
  * connections among them), restarts a worker that dies with a growing delay, and gives up when one keeps
  * crashing, so that the platform sees a failed instance rather than a process that answers nothing.
+ *
+ * With `maxWorkerMemoryMb`, a worker found above it is replaced without losing a request: its successor is
+ * started first and, once it listens on the shared port, the old worker gets SIGTERM, stops accepting and
+ * finishes what it accepted. That exit is not a crash. One worker is replaced at a time (until the old one has
+ * exited), and each at most once per `memoryReplaceIntervalMs`.
  */
 export function startSupervisor(options: SupervisorOptions): Supervisor {
   const {
@@ -81,6 +124,9 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     maxRestarts = 5,
     crashWindowMs = 60_000,
     startTimeoutMs = 60_000,
+    maxWorkerMemoryMb,
+    memoryCheckIntervalMs = 5_000,
+    memoryReplaceIntervalMs = 60_000,
   } = options
   const env = options.env ?? process.env
   const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({
@@ -88,7 +134,14 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     process: undefined,
     crashes: [],
     restartTimer: undefined,
+    successor: undefined,
+    replaceableAt: 0,
   }))
+  /** Replaced workers finishing their in-flight requests. */
+  const draining = new Map<Subprocess, Slot>()
+  /** The slot being replaced for its memory, from its successor's start until the old worker has exited. */
+  let replacing: Slot | undefined
+  let memoryTimer: Timer | undefined
   let port = options.port
   let stopping = false
   let exitCode = 0
@@ -98,30 +151,48 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   })
   let firstListening: (port: number) => void = () => {}
 
-  const alive = () => slots.filter((slot) => slot.process !== undefined)
+  const running = (): { slot: Slot; child: Subprocess }[] => [
+    ...slots.flatMap((slot) =>
+      [slot.process, slot.successor].flatMap((child) => (child ? [{ slot, child }] : [])),
+    ),
+    ...[...draining].map(([child, slot]) => ({ slot, child })),
+  ]
   const settleIfDone = () => {
-    if (stopping && alive().length === 0 && slots.every((slot) => slot.restartTimer === undefined)) {
+    if (stopping && running().length === 0 && slots.every((slot) => slot.restartTimer === undefined)) {
       resolveExited(exitCode)
     }
   }
 
-  function spawn(slot: Slot): void {
-    const child = Bun.spawn(command, {
+  function spawn(slot: Slot, onListening?: () => void): Subprocess {
+    return Bun.spawn(command, {
       env: { ...env, PORT: String(port), [WORKER_ENV]: String(slot.id) },
       stdin: 'ignore',
       stdout: 'inherit',
       stderr: 'inherit',
       ipc(message: unknown) {
         const listening = message as Partial<ListeningMessage> | null
-        if (listening?.type === 'listening' && typeof listening.port === 'number')
+        if (listening?.type === 'listening' && typeof listening.port === 'number') {
           firstListening(listening.port)
+          onListening?.()
+        }
       },
-      onExit(exitedChild, code) {
-        if (slot.process === exitedChild) slot.process = undefined
-        onWorkerExit(slot, exitedChild.pid, code, exitedChild.signalCode)
+      onExit(child, code) {
+        const signal = child.signalCode
+        if (draining.delete(child)) onDrained(slot, child.pid, code, signal)
+        else if (slot.successor === child) {
+          slot.successor = undefined
+          onSuccessorExit(slot, child.pid, code, signal)
+        } else {
+          if (slot.process === child) slot.process = undefined
+          onWorkerExit(slot, child.pid, code, signal)
+        }
       },
     })
-    slot.process = child
+  }
+
+  function startWorker(slot: Slot): void {
+    slot.process = spawn(slot)
+    slot.replaceableAt = Date.now() + memoryReplaceIntervalMs
   }
 
   function onWorkerExit(
@@ -155,6 +226,14 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       stop('SIGTERM')
       return
     }
+    if (slot.successor) {
+      // Its replacement is already starting and takes over once it listens.
+      logger.error(
+        { worker: slot.id, pid, exitCode: code, signal, successor: slot.successor.pid },
+        'worker exited while its replacement was starting',
+      )
+      return
+    }
     const delayMs = Math.min(restartDelayMs * 2 ** (slot.crashes.length - 1), maxRestartDelayMs)
     logger.error(
       { worker: slot.id, pid, exitCode: code, signal, restartInMs: delayMs },
@@ -162,26 +241,170 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     )
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined
-      if (!stopping) spawn(slot)
+      if (!stopping) startWorker(slot)
       else settleIfDone()
     }, delayMs)
+  }
+
+  /** A replaced worker is gone: it drained (or was killed after the shutdown timeout). Never a crash. */
+  function onDrained(slot: Slot, pid: number, code: number | null, signal: number | NodeJS.Signals | null) {
+    if (replacing === slot) replacing = undefined
+    if (stopping) {
+      if (code !== 0) exitCode = 1
+      logger.info({ worker: slot.id, pid, exitCode: code, signal }, 'worker stopped')
+      settleIfDone()
+      return
+    }
+    if (code === 0) {
+      logger.info({ worker: slot.id, pid }, 'replaced worker drained and exited')
+    } else {
+      logger.warn({ worker: slot.id, pid, exitCode: code, signal }, 'replaced worker exited uncleanly')
+    }
+  }
+
+  /** A replacement exited before it took over. */
+  function onSuccessorExit(
+    slot: Slot,
+    pid: number,
+    code: number | null,
+    signal: number | NodeJS.Signals | null,
+  ) {
+    if (replacing === slot) replacing = undefined
+    if (stopping) {
+      logger.info({ worker: slot.id, pid, exitCode: code, signal }, 'replacement worker stopped')
+      settleIfDone()
+      return
+    }
+    if (slot.process === undefined) {
+      // The worker it was to replace is gone too: restart the slot like after any crash.
+      onWorkerExit(slot, pid, code, signal)
+      return
+    }
+    logger.error(
+      { worker: slot.id, pid, exitCode: code, signal, keeping: slot.process.pid },
+      'replacement worker exited before listening; keeping the current one',
+    )
+  }
+
+  /** Starts the slot's successor; once it listens, the old worker drains and exits. */
+  function replace(slot: Slot, old: Subprocess, rssBytes: number, limitBytes: number): void {
+    replacing = slot
+    slot.replaceableAt = Date.now() + memoryReplaceIntervalMs
+    logger.warn(
+      {
+        worker: slot.id,
+        pid: old.pid,
+        rssMb: Math.round((rssBytes / 1024 / 1024) * 10) / 10,
+        limitMb: limitBytes / 1024 / 1024,
+      },
+      'worker above MAX_WORKER_MEMORY_MB: starting its replacement, then draining it',
+    )
+    let startTimer: Timer | undefined
+    const successor: Subprocess = spawn(slot, () => {
+      clearTimeout(startTimer)
+      if (slot.successor !== successor || stopping) return
+      handOver(slot, successor)
+    })
+    slot.successor = successor
+    startTimer = setTimeout(() => {
+      if (slot.successor !== successor) return
+      logger.error(
+        { worker: slot.id, pid: successor.pid, timeoutMs: startTimeoutMs },
+        'replacement worker did not start listening in time',
+      )
+      successor.kill('SIGKILL')
+    }, startTimeoutMs)
+    startTimer.unref()
+  }
+
+  function handOver(slot: Slot, successor: Subprocess): void {
+    const old = slot.process
+    slot.successor = undefined
+    slot.process = successor
+    slot.replaceableAt = Date.now() + memoryReplaceIntervalMs
+    if (old === undefined) {
+      replacing = undefined
+      logger.info({ worker: slot.id, pid: successor.pid }, 'replacement worker listening')
+      return
+    }
+    draining.set(old, slot)
+    logger.info(
+      { worker: slot.id, pid: successor.pid, draining: old.pid },
+      'replacement worker listening; draining the old one',
+    )
+    old.kill('SIGTERM')
+    const force = setTimeout(() => {
+      if (!draining.has(old)) return
+      logger.error({ worker: slot.id, pid: old.pid }, 'replaced worker did not drain in time; killing it')
+      old.kill('SIGKILL')
+    }, shutdownTimeoutMs + 2_000)
+    force.unref()
+  }
+
+  const checkMemory = async (limitBytes: number): Promise<void> => {
+    let worst: { slot: Slot; child: Subprocess; rss: number } | undefined
+    for (const slot of slots) {
+      const child = slot.process
+      if (!child || slot.successor || slot.restartTimer || Date.now() < slot.replaceableAt) continue
+      const rss = await readRssBytes(child.pid)
+      if (rss !== undefined && rss > limitBytes && rss > (worst?.rss ?? 0)) worst = { slot, child, rss }
+    }
+    // Sampling awaited: the worker may have exited, or the supervisor been stopped, meanwhile.
+    if (worst && !stopping && !replacing && worst.slot.process === worst.child && !worst.slot.successor) {
+      replace(worst.slot, worst.child, worst.rss, limitBytes)
+    }
+  }
+
+  async function watchMemory(): Promise<void> {
+    if (maxWorkerMemoryMb === undefined || stopping) return
+    if ((await readRssBytes(process.pid)) === undefined) {
+      logger.warn(
+        { maxWorkerMemoryMb },
+        'MAX_WORKER_MEMORY_MB ignored: resident memory cannot be read on this system (no /proc)',
+      )
+      return
+    }
+    if ((await readFile(TCP_MIGRATE_REQ, 'utf8').catch(() => '')).trim() === '0') {
+      logger.warn(
+        { sysctl: 'net.ipv4.tcp_migrate_req', value: 0 },
+        "connections still queued on a replaced worker's socket when it closes are reset by the kernel; " +
+          'set net.ipv4.tcp_migrate_req=1 to have them handed to the other workers',
+      )
+    }
+    const limitBytes = maxWorkerMemoryMb * 1024 * 1024
+    let checking = false
+    memoryTimer = setInterval(() => {
+      if (checking || stopping || replacing) return
+      checking = true
+      void checkMemory(limitBytes)
+        .catch((error: unknown) => logger.error({ err: error }, 'worker memory check failed'))
+        .finally(() => {
+          checking = false
+        })
+    }, memoryCheckIntervalMs)
+    memoryTimer.unref()
   }
 
   function stop(signal: NodeJS.Signals): void {
     if (stopping) return
     stopping = true
-    logger.info({ signal, workers: alive().length }, 'stopping workers')
+    clearInterval(memoryTimer)
+    logger.info({ signal, workers: running().length }, 'stopping workers')
     for (const slot of slots) {
       clearTimeout(slot.restartTimer)
       slot.restartTimer = undefined
-      slot.process?.kill(signal)
     }
+    // Draining workers had theirs already; a second signal changes nothing for them.
+    for (const { child } of running()) child.kill(signal)
     const force = setTimeout(() => {
-      const left = alive()
+      const left = running()
       if (left.length === 0) return
-      logger.error({ workers: left.map((slot) => slot.id) }, 'workers did not stop in time; killing them')
+      logger.error(
+        { workers: left.map(({ slot }) => slot.id), pids: left.map(({ child }) => child.pid) },
+        'workers did not stop in time; killing them',
+      )
       exitCode = 1
-      for (const slot of left) slot.process?.kill('SIGKILL')
+      for (const { child } of left) child.kill('SIGKILL')
     }, shutdownTimeoutMs + 2_000)
     force.unref()
     settleIfDone()
@@ -195,7 +418,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       const listening = new Promise<number>((resolve) => {
         firstListening = resolve
       })
-      spawn(first)
+      startWorker(first)
       let timer: Timer | undefined
       const picked = await Promise.race([
         listening,
@@ -217,11 +440,12 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         return
       }
       port = picked
-      for (const slot of rest) spawn(slot)
+      for (const slot of rest) startWorker(slot)
     } else {
-      for (const slot of slots) spawn(slot)
+      for (const slot of slots) startWorker(slot)
     }
-    logger.info({ workers, port }, 'workers started')
+    logger.info({ workers, port, ...(maxWorkerMemoryMb ? { maxWorkerMemoryMb } : {}) }, 'workers started')
+    await watchMemory()
   }
 
   void start()

@@ -61,6 +61,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** Server processes sharing the port (a supervisor and its workers when above 1). */
   webConcurrency: number
+  /** A worker whose resident memory exceeds this many MiB is replaced (drained); undefined means no limit. */
+  maxWorkerMemoryMb: number | undefined
 }
 
 export class ConfigError extends Error {
@@ -210,6 +212,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl: url('REDIS_URL', read('REDIS_URL'), ['redis:', 'rediss:']),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     webConcurrency: int('WEB_CONCURRENCY', isProduction ? os.availableParallelism() : 1, 1, 1024),
+    maxWorkerMemoryMb:
+      read('MAX_WORKER_MEMORY_MB') === undefined ? undefined : int('MAX_WORKER_MEMORY_MB', 0, 1, 1_048_576),
   }
 
   if (problems.length > 0) throw new ConfigError(problems)

@@ -145,6 +145,7 @@ async function supervise(config: Readonly<Config>, logger: Logger): Promise<void
     port: config.port,
     logger,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    maxWorkerMemoryMb: config.maxWorkerMemoryMb,
   })
   process.on('SIGTERM', () => supervisor.stop('SIGTERM'))
   process.on('SIGINT', () => supervisor.stop('SIGINT'))
