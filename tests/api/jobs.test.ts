@@ -97,7 +97,7 @@ describe('job queue (pg-boss over our pool)', () => {
     expect(done).toEqual(['committed'])
     expect(timings).toEqual([true])
     await queue.stop()
-  })
+  }, 15_000)
 
   test('when a handler throws, then the queue retries the job and the retry succeeds', async () => {
     const name = queueName('retry')
@@ -143,7 +143,7 @@ describe('job queue (pg-boss over our pool)', () => {
     if (!embedded) expect(byA).toBeGreaterThan(0)
     if (!embedded) expect(byA).toBeLessThan(500)
     await Promise.all([queueA.stop(), queueB.stop()])
-  })
+  }, 30_000)
 
   test('when stop() comes during a job, then the job finishes and a job not yet started is left for another instance', async () => {
     const name = queueName('stop')
@@ -169,7 +169,7 @@ describe('job queue (pg-boss over our pool)', () => {
     await Bun.sleep(300)
     expect(events).toEqual(['a start 1', 'a end 1', 'b start 2', 'b end 2'])
     await queueB.stop()
-  })
+  }, 15_000)
 
   test('when stop() outlasts its timeout, then the unfinished job is released and another instance runs it', async () => {
     const name = queueName('release')
@@ -208,7 +208,7 @@ describe('job queue (pg-boss over our pool)', () => {
     await until(() => fired.length > 0, 15_000)
     expect(fired[0]).toEqual({ kind: 'tick' })
     await queue.stop()
-  })
+  }, 20_000)
 
   test('when jobs wait, run and are deferred, then depth() counts them per queue', async () => {
     const waiting = queueName('depth-waiting')

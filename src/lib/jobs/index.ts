@@ -2,34 +2,38 @@
  * The job queue: pg-boss 12.38.0, over our own Kysely/postgres.js pool, with our own consumer loop.
  *
  * Chosen by measuring pg-boss 12.38.0 and graphile-worker 0.18.0 on this stack (Bun 1.4.5, PostgreSQL 15,
- * 2 cores shared with other work, load average 7–11 while measuring; scripts and logs were in /tmp/jobs-eval):
+ * 2 cores shared with other work: load average 6–11 while measuring, so numbers vary by ±40 % run to run):
  * - Bun: both run (start, enqueue, work, stop).
  * - Embedded PGlite behind pglite-socket (one session, held by our pool): graphile-worker cannot run. With
  *   our pool connected: "Connection terminated unexpectedly" (the socket refuses a second connection); alone
- *   with its default pool: the same from its LISTEN client; alone with maxPoolSize 1: its LISTEN client holds
+ *   with its default pool: the same, from its LISTEN client; alone with maxPoolSize 1: its LISTEN client holds
  *   the only connection and addJob waits forever. It needs node-postgres, a dedicated LISTEN connection and
- *   a pool. pg-boss with its own node-postgres pool fails the same way ("Connection terminated
- *   unexpectedly"), but pg-boss takes a `db` adapter (`executeSql`), needs no LISTEN, and ran over our
- *   one-connection postgres.js pool: schema install, createQueue, send/fetch/complete, cron.
- * - Enqueue in our transaction: both work (pg-boss `send(…, { db: <our trx> })`; graphile-worker
- *   `select graphile_worker.add_job(…)` in the trx): a committed send gave one job, a rolled-back one none.
- * - Real PostgreSQL, 2 processes × concurrency 10, 5,000 preloaded jobs: graphile-worker 398 jobs/s;
- *   pg-boss `work()` one job per fetch 40 jobs/s (each worker waits its ≥ 0.5 s poll after every job);
- *   pg-boss `work()` batches of 10 351 jobs/s (but a batch's slots wait for its slowest job). Exactly once:
- *   5,000 executions, 5,000 distinct, 0 duplicates, for both. Enqueue inside a transaction p50/p95 (noisy
- *   machine): graphile-worker 0.96/3.6 ms, pg-boss 2.7/12.8 ms. Idle pickup p50/p95: graphile-worker
- *   (LISTEN/NOTIFY) 29/52 ms; pg-boss 20 workers polling at 0.5 s 40/102 ms, with LISTEN/NOTIFY 39/71 ms.
- *   Retry: a first attempt that throws is retried and succeeds, both. SIGTERM with 2 s jobs in flight: both
- *   finish them (graphile-worker stop 1.98 s, pg-boss 0.85 s) and the other process takes the rest; 40/40.
- * pg-boss is the one that runs in both of our modes, on our own pool and driver; its `work()` loop is
- * replaced by ours (worker.ts: per-job slots, immediate refetch while jobs wait, 0.5 s idle poll, NOTIFY
- * wake-up on a real server), keeping pg-boss's storage, SKIP LOCKED fetch, retries with backoff, expiry of
- * lost jobs, cron and maintenance. Measured with bench/jobs.ts; the full findings are in the README's
- * design notes and the commit that added this module.
+ *   a pool. pg-boss with its own node-postgres pool fails the same way, but it takes a `db` adapter
+ *   (`executeSql`), needs no LISTEN, and runs over our one-connection postgres.js pool (schema install,
+ *   advisory locks, queues, send/fetch/complete/fail, cron).
+ * - Enqueue in our transaction: both can (pg-boss `send(…, { db: <trx> })`, graphile-worker
+ *   `select graphile_worker.add_job(…)` in the trx); committed → one job, rolled back → none.
+ * - Real PostgreSQL, 2 processes × concurrency 10, 5,000 jobs, each writing one row: graphile-worker 398 and
+ *   470 jobs/s; pg-boss `work()` one job per fetch 40 jobs/s (a worker waits its ≥ 0.5 s poll after each
+ *   job); pg-boss `work()` batches of 10 351 jobs/s (a batch's slots wait for its slowest job); this module
+ *   327 and 562 jobs/s. Exactly once: 5,000 runs of 5,000 jobs, 0 duplicates, in every run. Send inside a
+ *   transaction p50/p95: graphile-worker 0.96/3.6 ms, pg-boss 2.7/12.8 ms, this module 1.0/5.2–6.6 ms.
+ *   Idle pickup p50/p95: graphile-worker (LISTEN) 29/52 ms; this module with LISTEN 13/41 and 33/125 ms; on
+ *   the embedded PGlite (0.5 s poll) 259/486 ms. Retry: a throwing first attempt is retried and succeeds, both.
+ *   SIGTERM with 2 s jobs in flight: both finish them (stop in 1.98 s / 0.85 s) and the other process runs
+ *   the rest, 40 of 40.
+ * pg-boss is the one that runs in both of our modes, on our own pool and driver. Its `work()` loop is replaced
+ * (worker.ts: per-job slots, refetch at once while jobs wait, 0.5 s idle poll, NOTIFY wake-up on a real
+ * server); its storage, SKIP LOCKED fetch, retries with backoff, expiry of lost jobs, cron and maintenance
+ * stay. Numbers of this module: bench/jobs.ts.
  *
- * pg-boss owns its schema (`pgboss`): `start()` installs it and migrates it on a pg-boss upgrade, under its
- * own advisory lock, so several processes starting at once are safe. It is not in db/migrations: its DDL
+ * pg-boss owns its schema (`pgboss`): `start()` installs it, and migrates it after a pg-boss upgrade, under
+ * its own advisory lock, so processes starting together are safe. It is not in db/migrations: that DDL
  * follows the library's version, not ours.
+ *
+ * Handlers run at least once: a job runs again if its process dies (after EXPIRE_SECONDS), if it is released
+ * at shutdown, or if settling it failed. Keep them idempotent. On the embedded database the pool has one
+ * connection: inside a transaction use `send(trx, …)`, never `sendNow` (it would wait for that connection).
  */
 import { CompiledQuery } from 'kysely'
 import { PgBoss, type QueueOptions, type SendOptions } from 'pg-boss'
