@@ -210,7 +210,7 @@ describe('job queue (pg-boss over our pool)', () => {
     await queue.stop()
   }, 20_000)
 
-  test('when jobs wait, run and are deferred, then depth() counts them per queue', async () => {
+  test('when jobs wait, run, are deferred or share a singleton key, then depth() counts them per queue', async () => {
     const waiting = queueName('depth-waiting')
     const busy = queueName('depth-busy')
     let release = () => {}
@@ -228,6 +228,12 @@ describe('job queue (pg-boss over our pool)', () => {
     const depth = await queue.depth()
     expect(depth[waiting]).toEqual({ queued: 4, active: 0 })
     expect(depth[busy]).toEqual({ queued: 1, active: 2 })
+    // A second send with the key of a job that still waits replaces it rather than adding one.
+    const keyed = queueName('depth-keyed')
+    await queue.sendNow(keyed, { v: 1 }, { singletonKey: 'k', startAfterSeconds: 3600 })
+    await queue.sendNow(keyed, { v: 2 }, { singletonKey: 'k', startAfterSeconds: 3600 })
+    await queue.sendNow(keyed, { v: 3 }, { singletonKey: 'other', startAfterSeconds: 3600 })
+    expect((await queue.depth())[keyed]).toEqual({ queued: 2, active: 0 })
     release()
     await until(async () => (await queue.depth())[busy]?.active === 0)
     expect((await queue.depth())[busy]).toEqual({ queued: 0, active: 0 })
