@@ -17,4 +17,5 @@ export {
   runRestore,
   TargetNotEmpty,
 } from './restore'
+export { BucketStore, downloadObject, FolderStore } from './stores'
 export { describeContents } from './target'

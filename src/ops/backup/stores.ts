@@ -73,9 +73,15 @@ const signal = () => ({ abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
 /** Backups in a bucket, under `backups/` only: nothing outside that prefix is listed, written or deleted. */
 export class BucketStore implements BackupStore {
   private readonly client: S3Client
+  private readonly partBytes: number
 
-  constructor(private readonly settings: S3Config) {
+  /** `partBytes`: files above it go up in parts of that size (S3 takes parts of 5 MiB or more). */
+  constructor(
+    private readonly settings: S3Config,
+    options: { partBytes?: number } = {},
+  ) {
     this.client = s3Client(settings)
+    this.partBytes = Math.max(options.partBytes ?? PART_BYTES, 5 * 1024 * 1024)
   }
 
   private key(relative: string): string {
@@ -124,20 +130,21 @@ export class BucketStore implements BackupStore {
         }
         return buffer
       }
-      if (size <= PART_BYTES) {
+      const partBytes = this.partBytes
+      if (size <= partBytes) {
         const body = await read(0, size)
         await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: size }), signal())
         return
       }
       const { UploadId } = await this.client.send(new CreateMultipartUploadCommand(common), signal())
       try {
-        const count = Math.ceil(size / PART_BYTES)
+        const count = Math.ceil(size / partBytes)
         const parts: CompletedPart[] = new Array(count)
         let next = 0
         const worker = async () => {
           for (let index = next++; index < count; index = next++) {
-            const offset = index * PART_BYTES
-            const body = await read(offset, Math.min(PART_BYTES, size - offset))
+            const offset = index * partBytes
+            const body = await read(offset, Math.min(partBytes, size - offset))
             const answer = await this.client.send(
               new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: index + 1, Body: body }),
               signal(),
