@@ -131,6 +131,8 @@ export interface InvoicesTable {
   sent_at: Date | null
   paid_at: Date | null
   voided_at: Date | null
+  /** When `invoice.overdue` was announced (once per invoice). */
+  overdue_announced_at: Date | null
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
@@ -272,6 +274,49 @@ export interface InvoiceNumberSkipsTable {
   at: Generated<Timestamp>
 }
 
+/** The event log and outbox (migration 20261202130000). */
+export interface EventsTable {
+  seq: ColumnType<string, never, never>
+  id: Generated<string>
+  user_id: string
+  type: string
+  created_at: Timestamp
+  data: Json<{ object: unknown }>
+}
+
+export interface WebhookEndpointsTable {
+  id: Generated<string>
+  user_id: string
+  url: string
+  events: string[]
+  description: string | null
+  enabled: Generated<boolean>
+  disabled_reason: string | null
+  secret: string
+  previous_secret: string | null
+  previous_secret_expires_at: Date | null
+  version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'retrying' | 'failed'
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>
+  user_id: string
+  endpoint_id: string
+  event_id: string
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>
+  attempts: Generated<number>
+  last_attempt_at: Date | null
+  next_attempt_at: Date | null
+  last_status_code: number | null
+  last_error: string | null
+  attempt_job: string | null
+  created_at: Timestamp
+}
+
 export interface DB {
   users: UsersTable
   invoice_number_skips: InvoiceNumberSkipsTable
@@ -282,6 +327,9 @@ export interface DB {
   invoice_events: InvoiceEventsTable
   credit_notes: CreditNotesTable
   credit_note_items: CreditNoteItemsTable
+  events: EventsTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
   customers: CustomersTable
   report_open_balances: ReportOpenBalancesTable
   report_draft_counts: ReportDraftCountsTable

@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { TokenVerifier } from './lib/auth/verifier'
 import type { DatabaseHandle } from './lib/db'
+import type { JobQueue } from './lib/jobs'
 import type { Logger } from './lib/logger'
 import { createMetrics, type Metrics } from './lib/metrics'
 import type { Storage } from './lib/storage'
@@ -17,6 +18,8 @@ import { meModule } from './modules/me'
 import { resolveUser } from './modules/me/service'
 import { paymentsModule } from './modules/payments'
 import { reportsModule } from './modules/reports'
+import { webhooksModule } from './modules/webhooks'
+import { createOutbox } from './modules/webhooks/outbox'
 import { authPlugins } from './plugins/auth'
 import { corsPlugin } from './plugins/cors'
 import { docsPagePlugin } from './plugins/docs-page'
@@ -38,6 +41,8 @@ export interface AppDeps {
   verifier: TokenVerifier
   /** Shared with a separate metrics server (METRICS_PORT); made here when absent. */
   metrics?: Metrics
+  /** The job queue: the app only enqueues (in the transaction of a change); `src/workers.ts` works the jobs. */
+  jobs: JobQueue
 }
 
 /** The whole HTTP surface without listening, so tests drive it with `app.handle(request)`. */
@@ -46,6 +51,12 @@ export function createApp(deps: AppDeps) {
   const db = database.db
   const { authenticate, auth } = authPlugins({ verifier: deps.verifier, db, logger, resolveUser })
   const metrics = deps.metrics ?? createMetrics({ database })
+  const outbox = createOutbox(deps.jobs)
+  const webhooks = {
+    jobs: deps.jobs,
+    isProduction: config.isProduction,
+    allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
+  }
 
   // The error handler answers 405 for known paths; it reads the route table once the app is built.
   let routes: () => readonly RouteLike[] = () => []
@@ -66,11 +77,12 @@ export function createApp(deps: AppDeps) {
     .use(docsPagePlugin({ path: '/docs', specPath: '/docs/json' }))
     .use(healthModule({ database, storage, logger }))
     .use(meModule({ db, auth }))
-    .use(customersModule({ db, auth, onRenamed: refreshDraftSearch }))
-    .use(invoicesModule({ db, auth }))
-    .use(issuingModule({ db, auth, storage, metrics, config, logger }))
-    .use(paymentsModule({ db, auth }))
-    .use(creditNotesModule({ db, auth, storage, metrics, config, logger }))
+    .use(customersModule({ db, auth, outbox, onRenamed: refreshDraftSearch }))
+    .use(invoicesModule({ db, auth, outbox }))
+    .use(issuingModule({ db, auth, storage, metrics, config, logger, outbox }))
+    .use(paymentsModule({ db, auth, outbox }))
+    .use(creditNotesModule({ db, auth, storage, metrics, config, logger, outbox }))
+    .use(webhooksModule({ db, auth, webhooks }))
     .use(reportsModule({ db, auth }))
     // Signed download links exist only for PDFs on local disk; S3 links point at the bucket.
     .use(filesModule(storage instanceof LocalDiskStorage ? storage : undefined))

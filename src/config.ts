@@ -63,7 +63,17 @@ export interface Config {
   webConcurrency: number
   /** A worker whose resident memory exceeds this many MiB is replaced (drained); undefined means no limit. */
   maxWorkerMemoryMb: number | undefined
+  webhooks: {
+    /** Development and tests only: lets endpoints resolve to loopback and private addresses. */
+    allowPrivateNetworks: boolean
+    /** Seconds before each retry after a failed attempt; the attempt after the last fails the delivery. */
+    retryScheduleSeconds: readonly number[]
+    timeoutMs: number
+  }
 }
+
+/** API.md "Webhooks": 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18_000, 36_000, 36_000] as const
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -165,7 +175,28 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push('METRICS_PORT must differ from PORT')
   }
 
+  const allowPrivateNetworks = bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false)
+  const retryScheduleRaw = read('WEBHOOK_RETRY_SCHEDULE')
+  const retryScheduleSeconds =
+    retryScheduleRaw === undefined
+      ? [...DEFAULT_RETRY_SCHEDULE]
+      : retryScheduleRaw
+          .split(',')
+          .map((part) => part.trim())
+          .map(Number)
+  if (
+    retryScheduleSeconds.length === 0 ||
+    retryScheduleSeconds.length > 20 ||
+    retryScheduleSeconds.some((seconds) => !Number.isInteger(seconds) || seconds < 0 || seconds > 7 * 86_400)
+  ) {
+    problems.push(
+      'WEBHOOK_RETRY_SCHEDULE must list 1–20 whole numbers of seconds, each at most 604800 (e.g. "5,300,1800")',
+    )
+  }
+
   if (isProduction) {
+    // Webhooks to private addresses would let any user probe the internal network.
+    if (allowPrivateNetworks) problems.push('WEBHOOK_ALLOW_PRIVATE_NETWORKS must not be set in production')
     // Metrics name routes, error rates and pool sizes: never open to the internet by default.
     if (metricsToken === undefined && metricsPort === undefined) {
       problems.push('METRICS_TOKEN or METRICS_PORT is required in production')
@@ -214,6 +245,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     webConcurrency: int('WEB_CONCURRENCY', isProduction ? os.availableParallelism() : 1, 1, 1024),
     maxWorkerMemoryMb:
       read('MAX_WORKER_MEMORY_MB') === undefined ? undefined : int('MAX_WORKER_MEMORY_MB', 0, 1, 1_048_576),
+    webhooks: {
+      allowPrivateNetworks,
+      retryScheduleSeconds,
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    },
   }
 
   if (problems.length > 0) throw new ConfigError(problems)

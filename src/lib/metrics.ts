@@ -11,6 +11,12 @@ export interface Metrics {
   readonly rateLimitRejections: Counter
   readonly pdfRenderDuration: Histogram
   readonly pdfUploadDuration: Histogram
+  /** Background jobs by queue and outcome (`completed`, `failed`: the handler threw and the job is retried). */
+  readonly jobDuration: Histogram<'queue' | 'outcome'>
+  /** Webhook delivery attempts by what they led to: `succeeded`, `retrying` or `failed`. */
+  readonly webhookAttempts: Counter<'outcome'>
+  /** Reports the job queue's depth (queued and active jobs per queue) at every scrape. */
+  watchQueue(depth: () => Promise<Record<string, { queued: number; active: number }>>): void
   /** `route` is the route template (`/api/v1/customers/:id`), never the requested path. */
   observeRequest(method: string, route: string, status: number, seconds: number): void
   /** Every metric in the Prometheus text format. */
@@ -43,6 +49,38 @@ export function createMetrics(options: { database?: DatabaseHandle } = {}): Metr
     buckets: PDF_BUCKETS,
     registers,
   })
+  const jobDuration = new Histogram({
+    name: 'job_duration_seconds',
+    help: 'Time a background job took, by queue and outcome (failed: it threw and will be retried)',
+    labelNames: ['queue', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  })
+  const webhookAttempts = new Counter({
+    name: 'webhook_delivery_attempts_total',
+    help: 'Webhook delivery attempts by what they led to: succeeded, retrying or failed',
+    labelNames: ['outcome'] as const,
+    registers,
+  })
+  let depth: (() => Promise<Record<string, { queued: number; active: number }>>) | undefined
+  new Gauge({
+    name: 'job_queue_depth',
+    help: 'Jobs per queue and state: queued (waiting, including retries due later) and active',
+    labelNames: ['queue', 'state'] as const,
+    registers,
+    async collect() {
+      if (!depth) return
+      this.reset()
+      try {
+        for (const [queue, counts] of Object.entries(await depth())) {
+          this.set({ queue, state: 'queued' }, counts.queued)
+          this.set({ queue, state: 'active' }, counts.active)
+        }
+      } catch {
+        // A scrape during a database outage shows no depth rather than failing the whole scrape.
+      }
+    },
+  })
   if (options.database) describePool(options.database, registers)
   const http = new HttpMetrics()
 
@@ -51,6 +89,11 @@ export function createMetrics(options: { database?: DatabaseHandle } = {}): Metr
     rateLimitRejections,
     pdfRenderDuration,
     pdfUploadDuration,
+    jobDuration,
+    webhookAttempts,
+    watchQueue: (read) => {
+      depth = read
+    },
     observeRequest: (method, route, status, seconds) => http.observe(method, route, status, seconds),
     render: async () => (await registry.metrics()) + http.render(),
     contentType: registry.contentType,

@@ -160,6 +160,7 @@ const CODE_MEANING: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'the body is not JSON',
   PAYMENT_EXCEEDS_BALANCE: 'the payment is larger than `amountDue`',
   CREDIT_EXCEEDS_INVOICE: 'the credit note is larger than what is left to credit on the invoice',
+  LIMIT_EXCEEDED: 'a per-user limit is reached (16 webhook endpoints)',
   RATE_LIMIT_EXCEEDED: 'over the rate limit; `Retry-After` tells when to retry',
   HEADERS_TOO_LARGE: 'the request headers are over 16 KiB',
   INTERNAL_ERROR: 'a bug; the log has the details, the answer does not',
@@ -195,6 +196,7 @@ const CODE_EXAMPLE: Record<ErrorCode, { message: string; details?: { path: strin
     message: 'Only 2 of invoice line 3 are left to credit',
     details: [{ path: '/items/0/quantity', message: 'must be at most 2, what is left of the line' }],
   },
+  LIMIT_EXCEEDED: { message: 'At most 16 webhook endpoints per user' },
   RATE_LIMIT_EXCEEDED: { message: 'Too many requests; retry in 12 s' },
   HEADERS_TOO_LARGE: { message: 'The request headers are over 16 KiB' },
   INTERNAL_ERROR: { message: 'Internal server error' },
@@ -261,6 +263,7 @@ const FORMATS: Record<string, Json> = {
   'iso-3166-alpha-2': { pattern: '^[A-Z]{2}$' },
   'iana-time-zone': { pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$' },
   printable: { pattern: '^([\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?)?$' },
+  'http-url': { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[\\x21-\\x7E]+$' },
 }
 /** Formats of JSON Schema (and ajv-formats) that pass as they are. */
 const STANDARD_FORMATS = new Set([

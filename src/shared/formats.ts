@@ -34,7 +34,19 @@ FormatRegistry.Set('iso-3166-alpha-2', isCountryCode)
 FormatRegistry.Set('iana-time-zone', isTimeZone)
 FormatRegistry.Set('calendar-date', isCalendarDate)
 FormatRegistry.Set('date-time', isTimestamp)
+FormatRegistry.Set('http-url', isHttpUrl)
 FormatRegistry.Set('printable', (value) => /^[\x20-\x7E]*$/.test(value) && value.trim() === value)
+
+/** An absolute http(s) URL without credentials or fragment, as a webhook endpoint's address. */
+export function isHttpUrl(value: string): boolean {
+  if (!/^https?:\/\/[\x21-\x7E]+$/i.test(value)) return false
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.hash
+  } catch {
+    return false
+  }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

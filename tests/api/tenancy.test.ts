@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../helpers/app'
 
 let t: TestApp
 beforeAll(async () => {
-  t = await createTestApp()
+  t = await createTestApp({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' })
 })
 afterAll(() => t.close())
 
@@ -13,7 +13,7 @@ afterAll(() => t.close())
  */
 const REQUESTS: Record<
   string,
-  { resource: 'customer' | 'invoice' | 'issued' | 'creditNote'; body?: unknown }
+  { resource: 'customer' | 'invoice' | 'issued' | 'creditNote' | 'endpoint'; body?: unknown }
 > = {
   'GET /api/v1/customers/:id': { resource: 'customer' },
   'PATCH /api/v1/customers/:id': { resource: 'customer', body: { name: 'Taken over' } },
@@ -29,11 +29,25 @@ const REQUESTS: Record<
   'POST /api/v1/invoices/:id/credit-notes': { resource: 'issued', body: { reason: 'other' } },
   'GET /api/v1/credit-notes/:id': { resource: 'creditNote' },
   'GET /api/v1/credit-notes/:id/pdf': { resource: 'creditNote' },
+  'GET /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
+  'PATCH /api/v1/webhook-endpoints/:id': { resource: 'endpoint', body: { description: 'Taken over' } },
+  'DELETE /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
+  'POST /api/v1/webhook-endpoints/:id/rotate-secret': { resource: 'endpoint' },
+  'GET /api/v1/webhook-endpoints/:id/deliveries': { resource: 'endpoint' },
+  'POST /api/v1/webhook-endpoints/:id/deliveries/:deliveryId/retry': { resource: 'endpoint' },
 }
 
 describe('isolation between users', () => {
   test("when another user's ids are used on every route and verb, then each answers 404 and nothing changes", async () => {
     const owner = await t.token()
+    // An endpoint first, so that every change below has a delivery on it (nothing listens on the port).
+    const endpoint = await t.request('/api/v1/webhook-endpoints', {
+      method: 'POST',
+      token: owner,
+      json: { url: 'http://127.0.0.1:9/hooks', events: ['*'] },
+    })
+    expect(endpoint.status).toBe(201)
+    const endpointId = ((await endpoint.json()) as { id: string }).id
     const customer = await t.request('/api/v1/customers', {
       method: 'POST',
       token: owner,
@@ -65,13 +79,27 @@ describe('isolation between users', () => {
     })
     expect(note.status).toBe(201)
     const creditNoteId = ((await note.json()) as { id: string }).id
-    const ids = { customer: customerId, invoice: invoiceId, issued: issuedId, creditNote: creditNoteId }
+    const ids = {
+      customer: customerId,
+      invoice: invoiceId,
+      issued: issuedId,
+      creditNote: creditNoteId,
+      endpoint: endpointId,
+    }
+    const deliveries = await t.request(`/api/v1/webhook-endpoints/${endpointId}/deliveries`, { token: owner })
+    const deliveryId = ((await deliveries.json()) as { data: { id: string }[] }).data[0]!.id
     const read = async () => ({
       customer: await (await t.request(`/api/v1/customers/${customerId}`, { token: owner })).text(),
       invoice: await (await t.request(`/api/v1/invoices/${invoiceId}`, { token: owner })).text(),
       issued: await (await t.request(`/api/v1/invoices/${issuedId}`, { token: owner })).text(),
       creditNote: await (await t.request(`/api/v1/credit-notes/${creditNoteId}`, { token: owner })).text(),
       creditNotes: await (await t.request('/api/v1/credit-notes', { token: owner })).text(),
+      endpoint: await (await t.request(`/api/v1/webhook-endpoints/${endpointId}`, { token: owner })).text(),
+      deliveries: (
+        (await (
+          await t.request(`/api/v1/webhook-endpoints/${endpointId}/deliveries`, { token: owner })
+        ).json()) as { data: { id: string; status: string }[] }
+      ).data.map((delivery) => `${delivery.id}:${delivery.status}`),
     })
     const before = await read()
 
@@ -83,7 +111,7 @@ describe('isolation between users', () => {
       const spec = REQUESTS[key]
       expect({ route: key, covered: spec !== undefined }).toEqual({ route: key, covered: true })
       const id = ids[spec!.resource]
-      const res = await t.request(route.path.replace(':id', id), {
+      const res = await t.request(route.path.replace(':id', id).replace(':deliveryId', deliveryId), {
         method: route.method,
         token: intruder,
         ...(spec!.body === undefined ? {} : { json: spec!.body }),
@@ -97,6 +125,8 @@ describe('isolation between users', () => {
       '/api/v1/customers',
       '/api/v1/invoices',
       '/api/v1/credit-notes',
+      '/api/v1/webhook-endpoints',
+      '/api/v1/events',
       `/api/v1/credit-notes?invoiceId=${issuedId}`,
       `/api/v1/credit-notes?customerId=${customerId}`,
     ]) {

@@ -11,6 +11,7 @@ import { ChangeHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { statusesAllowing } from '../invoices/lifecycle'
 import { InvoiceParams } from '../invoices/model'
+import type { Outbox } from '../webhooks/outbox'
 import { CreditNote, CreditNoteCreate, CreditNoteList, CreditNoteListQuery, CreditNoteParams } from './model'
 import {
   type CreditNoteDeps,
@@ -33,6 +34,7 @@ export interface CreditNotesModuleDeps {
   metrics: Metrics
   config: Pick<Config, 'pdfUrlTtlSeconds' | 'storageTimeoutMs'>
   logger: Logger
+  outbox: Outbox
 }
 
 const creditable = statusesAllowing('credit')
@@ -43,6 +45,7 @@ const creditable = statusesAllowing('credit')
 export function creditNotesModule(deps: CreditNotesModuleDeps) {
   const { db } = deps
   const documents: CreditNoteDeps = {
+    outbox: deps.outbox,
     storage: deps.storage,
     metrics: deps.metrics,
     logger: deps.logger,

@@ -15,9 +15,10 @@ import {
 } from '../../shared/money'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
 import { assertAllowed } from '../invoices/lifecycle'
-import { type ItemRecord, invoiceItems } from '../invoices/service'
+import { announceStatus, type ItemRecord, invoiceItems } from '../invoices/service'
 import { applyCredit, lockForChange } from '../invoices/writes'
 import { allocateNumber } from '../me/service'
+import type { Outbox } from '../webhooks/outbox'
 import type { CreditNote, CreditNoteCreate, CreditNoteListQuery } from './model'
 import {
   type CreditedLine,
@@ -38,6 +39,7 @@ const LIST_SORT = 'credit-notes:-number'
 export interface CreditNoteDeps extends PdfStoreDeps {
   logger: Logger
   pdfUrlTtlSeconds: number
+  outbox: Outbox
 }
 
 const validation = (details: ErrorDetail[]) =>
@@ -283,7 +285,10 @@ export async function issueCreditNote(
       }),
     ),
   )
-  return getCreditNote(trx, userId, id)
+  const created = await getCreditNote(trx, userId, id)
+  await deps.outbox.record(trx, userId, 'credit_note.created', created)
+  if (applied.status !== invoice.status) await announceStatus(trx, deps.outbox, userId, invoiceId, [applied.status])
+  return created
 }
 
 export async function getCreditNote(db: Database, userId: string, id: string): Promise<CreditNote> {

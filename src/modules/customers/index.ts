@@ -5,6 +5,7 @@ import { etagFor } from '../../shared/etag'
 import { errorAnswers, IfMatchHeaders, sends } from '../../shared/schemas'
 import { IdempotencyHeaders } from '../idempotency/model'
 import { idempotentCreate, respond } from '../idempotency/service'
+import type { Outbox } from '../webhooks/outbox'
 import {
   Customer,
   CustomerCreate,
@@ -29,6 +30,8 @@ const PREFIX = '/api/v1/customers'
 export interface CustomersModuleDeps {
   db: Database
   auth: AuthPlugin
+  /** Where its changes are announced (events and webhooks). */
+  outbox: Outbox
   /** What else follows a customer's new name (the search text of its draft invoices), given by the app. */
   onRenamed: RenameHook
 }
@@ -60,7 +63,7 @@ export function customersModule(deps: CustomersModuleDeps) {
       async ({ user, body, headers, set, status }) => {
         const request = { userId: user.id, key: headers['idempotency-key'], collection: PREFIX, body }
         const answer = await idempotentCreate(deps.db, request, async (trx) => {
-          const { version, ...resource } = await createCustomer(trx, user.id, body)
+          const { version, ...resource } = await createCustomer(trx, deps.outbox, user.id, body)
           return { resource, etag: etagFor(ETAG_KIND, resource.id, version) }
         })
         return status(201, respond(set, answer))
@@ -98,7 +101,7 @@ export function customersModule(deps: CustomersModuleDeps) {
           await deps.db
             .transaction()
             .execute((trx) =>
-              updateCustomer(trx, user.id, params.id, body, headers['if-match'] ?? null, deps.onRenamed),
+              updateCustomer(trx, deps.outbox, user.id, params.id, body, headers['if-match'] ?? null, deps.onRenamed),
             ),
         ),
       {
@@ -119,7 +122,7 @@ export function customersModule(deps: CustomersModuleDeps) {
       async ({ user, params, headers, status }) => {
         await deps.db
           .transaction()
-          .execute((trx) => deleteCustomer(trx, user.id, params.id, headers['if-match'] ?? null))
+          .execute((trx) => deleteCustomer(trx, deps.outbox, user.id, params.id, headers['if-match'] ?? null))
         return status(204, undefined)
       },
       {

@@ -4,6 +4,7 @@ import { expectedVersion } from '../../shared/etag'
 import { toAddressJson, trimStrings } from '../../shared/input'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
 import { foldForSearch, searchTextOf } from '../../shared/search'
+import { deleted, type Outbox } from '../webhooks/outbox'
 import type { Customer, CustomerCreate, CustomerListQuery, CustomerPatch } from './model'
 import {
   type CustomerRow,
@@ -38,13 +39,17 @@ export function toCustomer(row: CustomerRow): VersionedCustomer {
   }
 }
 
+/** The customer as the API answers it, without the version its ETag carries. */
+const publicCustomer = ({ version: _, ...customer }: VersionedCustomer): Customer => customer
+
 export async function createCustomer(
-  db: Database,
+  trx: Transaction,
+  outbox: Outbox,
   userId: string,
   body: CustomerCreate,
 ): Promise<VersionedCustomer> {
   const input = trimStrings(body)
-  const row = await insertCustomer(db, userId, {
+  const row = await insertCustomer(trx, userId, {
     name: input.name,
     email: input.email ?? null,
     phone: input.phone ?? null,
@@ -54,7 +59,9 @@ export async function createCustomer(
     notes: input.notes ?? null,
     search_text: searchTextOf(input.name, input.email ?? null),
   })
-  return toCustomer(row)
+  const customer = toCustomer(row)
+  await outbox.record(trx, userId, 'customer.created', publicCustomer(customer))
+  return customer
 }
 
 export async function getCustomer(db: Database, userId: string, id: string): Promise<VersionedCustomer> {
@@ -108,6 +115,7 @@ export type RenameHook = (trx: Transaction, userId: string, customerId: string, 
 /** Updates under a row lock, so the If-Match check and the recomputed search text see the row they change. */
 export async function updateCustomer(
   trx: Transaction,
+  outbox: Outbox,
   userId: string,
   id: string,
   body: CustomerPatch,
@@ -126,11 +134,14 @@ export async function updateCustomer(
   if (patch.name !== undefined && patch.name !== current.name) {
     await onRenamed(trx, userId, id, patch.name)
   }
-  return toCustomer(await updateRow(trx, userId, id, update))
+  const customer = toCustomer(await updateRow(trx, userId, id, update))
+  await outbox.record(trx, userId, 'customer.updated', publicCustomer(customer))
+  return customer
 }
 
 export async function deleteCustomer(
   trx: Transaction,
+  outbox: Outbox,
   userId: string,
   id: string,
   ifMatch: string | null,
@@ -149,4 +160,5 @@ export async function deleteCustomer(
     }
     throw error
   }
+  await outbox.record(trx, userId, 'customer.deleted', deleted(publicCustomer(toCustomer(current))))
 }

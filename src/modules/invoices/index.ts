@@ -4,6 +4,7 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { errorAnswers, IfMatchHeaders, sends } from '../../shared/schemas'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
+import type { Outbox } from '../webhooks/outbox'
 import { idempotentCreate, respond, withIdempotency } from '../idempotency/service'
 import { EVENT_TYPES, statusesAllowing } from './lifecycle'
 import {
@@ -35,7 +36,7 @@ const withEtag = (set: { headers: Record<string, unknown> }, invoice: Invoice) =
   return invoice
 }
 
-export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
+export function invoicesModule(deps: { db: Database; auth: AuthPlugin; outbox: Outbox }) {
   const { db } = deps
   return new Elysia({ name: 'invoices', prefix: INVOICES_PREFIX, detail: { tags: ['Invoices'] } })
     .use(deps.auth)
@@ -60,7 +61,7 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
           body,
         }
         const answer = await idempotentCreate(db, request, async (trx) => {
-          const resource = await createInvoice(trx, user.id, body)
+          const resource = await createInvoice(trx, deps.outbox, user.id, body)
           return { resource, etag: invoiceEtag(resource) }
         })
         return respond(set, answer)
@@ -96,7 +97,7 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
           set,
           await db
             .transaction()
-            .execute((trx) => updateInvoice(trx, user.id, params.id, body, headers['if-match'] ?? null)),
+            .execute((trx) => updateInvoice(trx, deps.outbox, user.id, params.id, body, headers['if-match'] ?? null)),
         ),
       {
         params: InvoiceParams,
@@ -117,7 +118,7 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
       async ({ user, params, headers, status }) => {
         await db
           .transaction()
-          .execute((trx) => deleteInvoice(trx, user.id, params.id, headers['if-match'] ?? null))
+          .execute((trx) => deleteInvoice(trx, deps.outbox, user.id, params.id, headers['if-match'] ?? null))
         return status(204, undefined)
       },
       {
@@ -140,7 +141,7 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin }) {
         const path = `${INVOICES_PREFIX}/${params.id}/void`
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
         const answer = await withIdempotency(db, request, async (trx) => {
-          const voided = await voidInvoice(trx, user.id, params.id, headers['if-match'] ?? null)
+          const voided = await voidInvoice(trx, deps.outbox, user.id, params.id, headers['if-match'] ?? null)
           return { status: 200, body: voided, headers: { etag: invoiceEtag(voided) } }
         })
         return respond(set, answer)

@@ -1,4 +1,5 @@
 import { AppError } from '../../shared/errors'
+import type { EventType } from '../webhooks/model'
 
 /**
  * The invoice lifecycle as one table (API.md "Lifecycle"): what each status allows, which status a balance
@@ -96,6 +97,15 @@ export const ENTRY_EVENTS = {
   void: 'voided',
   credited: 'credited',
 } as const satisfies Partial<Record<InvoiceStatus, string>>
+
+/** The webhook event that entering a status writes (API.md "Webhooks"); drafts announce created/updated/deleted. */
+export const STATUS_WEBHOOK_EVENTS = {
+  sent: 'invoice.sent',
+  partially_paid: 'invoice.partially_paid',
+  paid: 'invoice.paid',
+  void: 'invoice.voided',
+  credited: 'invoice.credited',
+} as const satisfies Partial<Record<InvoiceStatus, EventType>>
 
 /** Every event type, in the order of a typical trail: the entry events above and the changes in between. */
 export const EVENT_TYPES = [

@@ -7,7 +7,8 @@ import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pa
 import { foldForSearch } from '../../shared/search'
 import { getCustomer } from '../customers/service'
 import { getMe } from '../me/service'
-import { assertAllowed } from './lifecycle'
+import { deleted, type Outbox } from '../webhooks/outbox'
+import { assertAllowed, type InvoiceStatus, STATUS_WEBHOOK_EVENTS } from './lifecycle'
 import { toEvent, toInvoice } from './mapper'
 
 export { toPayment } from './mapper'
@@ -120,7 +121,12 @@ export async function getInvoice(db: Database, userId: string, id: string): Prom
 }
 
 /** A draft with defaults from the customer and profile: currency, dates in the profile's time zone, tax rate. */
-export async function createInvoice(trx: Transaction, userId: string, body: InvoiceCreate): Promise<Invoice> {
+export async function createInvoice(
+  trx: Transaction,
+  outbox: Outbox,
+  userId: string,
+  body: InvoiceCreate,
+): Promise<Invoice> {
   const input = trimStrings(body)
   const [customer, me] = await Promise.all([customerFor(trx, userId, input.customerId), getMe(trx, userId)])
   const { profile } = me
@@ -155,12 +161,15 @@ export async function createInvoice(trx: Transaction, userId: string, body: Invo
     actorId: userId,
     data: { total: priced.totals.total, currency, items: input.items?.length ?? 0 },
   })
-  return getInvoice(trx, userId, row.id)
+  const invoice = await getInvoice(trx, userId, row.id)
+  await outbox.record(trx, userId, 'invoice.created', invoice)
+  return invoice
 }
 
 /** Drafts only; items, when given, replace the old ones as a whole, and every total is computed again. */
 export async function updateInvoice(
   trx: Transaction,
+  outbox: Outbox,
   userId: string,
   id: string,
   body: InvoicePatch,
@@ -202,24 +211,30 @@ export async function updateInvoice(
     actorId: userId,
     data: { fields: Object.keys(patch).sort(), total: priced.totals.total },
   })
-  return getInvoice(trx, userId, id)
+  const invoice = await getInvoice(trx, userId, id)
+  await outbox.record(trx, userId, 'invoice.updated', invoice)
+  return invoice
 }
 
 /** Drafts are deleted with their items and events; issued invoices are voided instead. */
 export async function deleteInvoice(
   trx: Transaction,
+  outbox: Outbox,
   userId: string,
   id: string,
   ifMatch: string | null,
 ): Promise<void> {
   const row = await lockForChange(trx, userId, id, ifMatch)
   assertAllowed(row, 'delete')
+  const last = await getInvoice(trx, userId, id)
   await deleteRow(trx, userId, id)
+  await outbox.record(trx, userId, 'invoice.deleted', deleted(last))
 }
 
 /** Only a sent invoice that nobody paid or credited can be voided (the lifecycle's guard). */
 export async function voidInvoice(
   trx: Transaction,
+  outbox: Outbox,
   userId: string,
   id: string,
   ifMatch: string | null,
@@ -228,7 +243,26 @@ export async function voidInvoice(
   assertAllowed(row, 'void')
   await updateRow(trx, userId, id, { status: 'void', voided_at: new Date() })
   await appendEvent(trx, { invoiceId: id, userId, type: 'voided', actorId: userId })
-  return getInvoice(trx, userId, id)
+  return announceStatus(trx, outbox, userId, id, ['void'])
+}
+
+/**
+ * Announces the statuses an invoice entered, in order (a zero-total send enters `sent` then `paid`), each with
+ * the invoice as it now is; answers that invoice.
+ */
+export async function announceStatus(
+  trx: Transaction,
+  outbox: Outbox,
+  userId: string,
+  id: string,
+  entered: readonly InvoiceStatus[],
+): Promise<Invoice> {
+  const invoice = await getInvoice(trx, userId, id)
+  for (const status of entered) {
+    const type = STATUS_WEBHOOK_EVENTS[status as keyof typeof STATUS_WEBHOOK_EVENTS]
+    if (type) await outbox.record(trx, userId, type, invoice)
+  }
+  return invoice
 }
 
 export async function listInvoiceEvents(db: Database, userId: string, id: string) {

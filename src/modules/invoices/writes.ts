@@ -65,7 +65,11 @@ export interface Issue {
  * on a zero-total invoice: it is issued straight to paid (events `sent`, `paid`), or it would turn overdue
  * unpayable.
  */
-export async function recordIssue(trx: Transaction, invoice: InvoiceRecord, issue: Issue): Promise<void> {
+export async function recordIssue(
+  trx: Transaction,
+  invoice: InvoiceRecord,
+  issue: Issue,
+): Promise<Array<'sent' | 'paid'>> {
   assertAllowed(invoice, 'send')
   const settled = invoice.total === 0
   await updateInvoice(trx, invoice.userId, invoice.id, {
@@ -93,6 +97,7 @@ export async function recordIssue(trx: Transaction, invoice: InvoiceRecord, issu
     event(ENTRY_EVENTS.sent, { number: issue.number, total: invoice.total, pdfSha256: issue.pdf.sha256 }),
     ...(settled ? [event(ENTRY_EVENTS.paid, { amountPaid: 0 })] : []),
   ])
+  return settled ? ['sent', 'paid'] : ['sent']
 }
 
 /**
@@ -105,7 +110,7 @@ export async function applyPayment(
   trx: Transaction,
   invoice: InvoiceRecord,
   payment: { id: string; amount: number; paidAt: Date; actorId: string },
-): Promise<void> {
+): Promise<InvoiceRecord['status']> {
   assertAllowed(invoice, 'pay')
   const due = amountDue(invoice)
   if (payment.amount > due) {
@@ -129,6 +134,7 @@ export async function applyPayment(
     },
     ...(status === 'paid' ? [{ ...base, type: ENTRY_EVENTS.paid, data: { amountPaid } }] : []),
   ])
+  return status
 }
 
 export interface AppliedCredit {

@@ -10,6 +10,7 @@ import { ChangeHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX, invoiceEtag } from '../invoices'
 import { Invoice, InvoiceParams } from '../invoices/model'
+import type { Outbox } from '../webhooks/outbox'
 import { type IssuingDeps, markAsSent, pdfLink } from './service'
 
 export interface IssuingModuleDeps {
@@ -19,12 +20,14 @@ export interface IssuingModuleDeps {
   metrics: Metrics
   config: Pick<Config, 'pdfUrlTtlSeconds' | 'storageTimeoutMs'>
   logger: Logger
+  outbox: Outbox
 }
 
 /** Issuing invoices: the number, the frozen snapshot and the stored PDF, and links to that PDF. */
 export function issuingModule(deps: IssuingModuleDeps) {
   const { db } = deps
-  const issuing: IssuingDeps = {
+  const issuing: IssuingDeps & { outbox: Outbox } = {
+    outbox: deps.outbox,
     storage: deps.storage,
     metrics: deps.metrics,
     logger: deps.logger,

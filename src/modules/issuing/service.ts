@@ -6,9 +6,10 @@ import { getCustomer } from '../customers/service'
 import { assertAllowed } from '../invoices/lifecycle'
 import type { Invoice } from '../invoices/model'
 import type { InvoiceRecord } from '../invoices/service'
-import { findInvoiceRecord, getInvoice, invoiceItems } from '../invoices/service'
+import { announceStatus, findInvoiceRecord, invoiceItems } from '../invoices/service'
 import { lockForChange, lockInvoiceRecord, recordIssue, recordPdfRegenerated } from '../invoices/writes'
 import { allocateNumber } from '../me/service'
+import type { Outbox } from '../webhooks/outbox'
 import { billToOf, toSnapshot } from './snapshot'
 
 export interface IssuingDeps extends PdfStoreDeps {
@@ -33,7 +34,7 @@ const noPdf = () => new AppError('NOT_FOUND', 'This invoice has no PDF yet')
  */
 export async function markAsSent(
   trx: Transaction,
-  deps: IssuingDeps,
+  deps: IssuingDeps & { outbox: Outbox },
   userId: string,
   id: string,
   ifMatch: string | null,
@@ -64,13 +65,13 @@ export async function markAsSent(
   }
   const key = newPdfKey('invoices', userId, id)
   const pdf = await renderAndStore(deps, key, toSnapshot({ ...invoice, ...frozen }, items))
-  await recordIssue(trx, invoice, {
+  const entered = await recordIssue(trx, invoice, {
     ...frozen,
     numberSeq: taken.seq,
     pdf: { key, ...pdf },
     actorId: userId,
   })
-  return getInvoice(trx, userId, id)
+  return announceStatus(trx, deps.outbox, userId, id, entered)
 }
 
 type Issued = InvoiceRecord & {

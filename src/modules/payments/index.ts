@@ -6,10 +6,11 @@ import { ChangeHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX } from '../invoices'
 import { InvoiceParams, Payment } from '../invoices/model'
+import type { Outbox } from '../webhooks/outbox'
 import { PaymentCreate } from './model'
 import { recordPayment } from './service'
 
-export function paymentsModule(deps: { db: Database; auth: AuthPlugin }) {
+export function paymentsModule(deps: { db: Database; auth: AuthPlugin; outbox: Outbox }) {
   const { db } = deps
   return new Elysia({ name: 'payments', prefix: INVOICES_PREFIX, detail: { tags: ['Invoices'] } })
     .use(deps.auth)
@@ -20,7 +21,7 @@ export function paymentsModule(deps: { db: Database; auth: AuthPlugin }) {
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body }
         const answer = await withIdempotency(db, request, async (trx) => ({
           status: 201,
-          body: await recordPayment(trx, user.id, params.id, body, headers['if-match'] ?? null),
+          body: await recordPayment(trx, deps.outbox, user.id, params.id, body, headers['if-match'] ?? null),
           headers: { location: `${INVOICES_PREFIX}/${params.id}` },
         }))
         return status(201, respond(set, answer))

@@ -2,8 +2,9 @@ import type { Transaction } from '../../lib/db'
 import { parseTimestamp } from '../../shared/dates'
 import { AppError } from '../../shared/errors'
 import type { Payment } from '../invoices/model'
-import { toPayment } from '../invoices/service'
+import { announceStatus, toPayment } from '../invoices/service'
 import { applyPayment, lockForChange } from '../invoices/writes'
+import type { Outbox } from '../webhooks/outbox'
 import type { PaymentCreate } from './model'
 import { insertPayment } from './repository'
 
@@ -19,6 +20,7 @@ const invalidPaidAt = (message: string) =>
  */
 export async function recordPayment(
   trx: Transaction,
+  outbox: Outbox,
   userId: string,
   invoiceId: string,
   input: PaymentCreate,
@@ -32,7 +34,7 @@ export async function recordPayment(
 
   const invoice = await lockForChange(trx, userId, invoiceId, ifMatch)
   const id = crypto.randomUUID()
-  await applyPayment(trx, invoice, { id, amount: input.amount, paidAt, actorId: userId })
+  const status = await applyPayment(trx, invoice, { id, amount: input.amount, paidAt, actorId: userId })
   const payment = await insertPayment(trx, {
     id,
     invoice_id: invoiceId,
@@ -43,5 +45,8 @@ export async function recordPayment(
     method: input.method ?? 'other',
     reference,
   })
-  return toPayment(payment)
+  const answer = toPayment(payment)
+  await outbox.record(trx, userId, 'payment.created', answer)
+  if (status !== invoice.status) await announceStatus(trx, outbox, userId, invoiceId, [status])
+  return answer
 }
