@@ -4,9 +4,11 @@ import type { Config } from './config'
 import { DEV_CLIENT_ID, DEV_ISSUER, devKeySet } from './lib/auth/dev-issuer'
 import { createTokenVerifier, remoteKeySet, type TokenVerifier } from './lib/auth/verifier'
 import { openDatabase } from './lib/db'
+import { createJobQueue } from './lib/jobs'
 import type { Logger } from './lib/logger'
 import { createMetrics } from './lib/metrics'
 import { createStorage } from './lib/storage'
+import { declareQueues } from './workers'
 
 export async function createVerifier(config: Readonly<Config>, logger: Logger): Promise<TokenVerifier> {
   if (config.cognito) {
@@ -45,7 +47,18 @@ export async function createDeps(
       timeoutMs: config.storageTimeoutMs,
     })
     const verifier = await createVerifier(config, logger)
-    return { config, logger, database, storage, verifier, metrics: createMetrics({ database }) }
+    const metrics = createMetrics({ database })
+    const jobs = createJobQueue({
+      db: database.db,
+      databaseUrl: config.databaseUrl,
+      logger,
+      onJobDone: (name, seconds, ok) =>
+        metrics.jobDuration.observe({ queue: name, outcome: ok ? 'completed' : 'failed' }, seconds),
+    })
+    await declareQueues(jobs)
+    await jobs.start()
+    metrics.watchQueue(() => jobs.depth())
+    return { config, logger, database, storage, verifier, metrics, jobs }
   } catch (error) {
     await database.close()
     throw error

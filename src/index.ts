@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './lib/logger'
 import { serveMetrics } from './metrics-server'
 import { BODY_LIMIT_BYTES } from './plugins/errors'
 import { HEADER_PARSER_LIMIT_FLAG } from './plugins/request-limits'
+import { startWorkers } from './workers'
 
 let config: Readonly<Config>
 try {
@@ -57,6 +58,13 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     idleTimeout: 30,
   })
   const port = app.server?.port
+  await startWorkers({
+    db: deps.database.db,
+    jobs: deps.jobs,
+    logger,
+    config,
+    onWebhookAttempt: (outcome) => deps.metrics?.webhookAttempts.inc({ outcome }),
+  })
   const parserFlags = [...process.execArgv, process.env['BUN_OPTIONS'] ?? '']
   if (!parserFlags.some((flag) => flag.includes('--max-http-header-size'))) {
     logger.warn(
@@ -99,6 +107,8 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     force.unref()
     try {
       await app.stop(false)
+      // Jobs in flight finish (or are released to another process) before the pool they use closes.
+      await deps.jobs.stop({ timeoutMs: Math.max(1_000, config.shutdownTimeoutMs - 2_000) })
       await metricsServer?.stop(true)
       await deps.database.close()
       if (deps.storage.kind === 's3') deps.storage.destroy()

@@ -11,6 +11,17 @@ import { EVENT_RETENTION_DAYS } from './modules/webhooks/service'
 export const OVERDUE_JOB = 'invoices-overdue'
 export const EVENTS_CLEANUP_JOB = 'events-cleanup'
 
+/** How each queue is worked; declared by every process, so that any can enqueue before workers start. */
+const DELIVERY_QUEUE = { concurrency: 8, retryLimit: 3, retryDelaySeconds: 5 }
+const SINGLE = { concurrency: 1 }
+
+/** Creates the app's queues, so that a process sends to them inside transactions, workers or not. */
+export async function declareQueues(jobs: Pick<JobQueue, 'declare'>): Promise<void> {
+  await jobs.declare(DELIVER_JOB, DELIVERY_QUEUE)
+  await jobs.declare(OVERDUE_JOB, SINGLE)
+  await jobs.declare(EVENTS_CLEANUP_JOB, SINGLE)
+}
+
 export interface WorkerDeps {
   db: Database
   jobs: JobQueue
@@ -27,14 +38,14 @@ export interface WorkerDeps {
 export async function startWorkers(deps: WorkerDeps): Promise<void> {
   const { db, jobs, logger, config } = deps
   const outbox = createOutbox(jobs)
-  await jobs.work<DeliverJob>(DELIVER_JOB, { concurrency: 8, retryLimit: 3, retryDelaySeconds: 5 }, (job) =>
+  await jobs.work<DeliverJob>(DELIVER_JOB, DELIVERY_QUEUE, (job) =>
     deliver(job, { db, jobs, logger, config, onAttempt: deps.onWebhookAttempt }),
   )
-  await jobs.work(OVERDUE_JOB, { concurrency: 1 }, async () => {
+  await jobs.work(OVERDUE_JOB, SINGLE, async () => {
     const announced = await announceOverdue(db, outbox)
     if (announced > 0) logger.info({ announced }, 'overdue invoices announced')
   })
-  await jobs.work(EVENTS_CLEANUP_JOB, { concurrency: 1 }, async () => {
+  await jobs.work(EVENTS_CLEANUP_JOB, SINGLE, async () => {
     const removed = await deleteEventsBefore(
       crossTenant(db),
       new Date(Date.now() - EVENT_RETENTION_DAYS * 86_400_000),

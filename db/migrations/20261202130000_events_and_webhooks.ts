@@ -58,7 +58,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     updated_at timestamptz not null default now(),
     constraint webhook_endpoints_previous_secret_expires check ((previous_secret is null) = (previous_secret_expires_at is null))
   )`.execute(db)
-  await sql`create index webhook_endpoints_user_idx on webhook_endpoints (user_id, created_at desc, id desc)`.execute(db)
+  await sql`create index webhook_endpoints_user_idx on webhook_endpoints (user_id, created_at desc, id desc)`.execute(
+    db,
+  )
 
   await sql`create table webhook_deliveries (
     id uuid primary key default gen_random_uuid(),

@@ -55,7 +55,10 @@ const openapiGenerator = () =>
         { name: 'Health', description: 'Liveness and readiness' },
         { name: 'Profile', description: 'The signed-in user and their business profile' },
         { name: 'Invoices', description: 'Drafts, issuing, payments, voiding and the audit trail' },
-        { name: 'Credit notes', description: 'Corrections of issued invoices, in a numbered series of their own' },
+        {
+          name: 'Credit notes',
+          description: 'Corrections of issued invoices, in a numbered series of their own',
+        },
         { name: 'Customers', description: 'The people and companies invoices are billed to' },
         { name: 'Reports', description: 'Receivables, aging and revenue, per currency' },
       ],

@@ -42,7 +42,9 @@ export function isHttpUrl(value: string): boolean {
   if (!/^https?:\/\/[\x21-\x7E]+$/i.test(value)) return false
   try {
     const url = new URL(value)
-    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.hash
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.hash
+    )
   } catch {
     return false
   }

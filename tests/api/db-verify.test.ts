@@ -11,6 +11,7 @@ import { createApp } from '../../src/app'
 import { loadConfig } from '../../src/config'
 import { createVerifier } from '../../src/deps'
 import { crossTenant, type Database, openDatabase } from '../../src/lib/db'
+import { createJobQueue } from '../../src/lib/jobs'
 import { createLogger } from '../../src/lib/logger'
 import { createStorage, LocalDiskStorage } from '../../src/lib/storage'
 import { formatViolation, type Violation, verifyDatabase } from '../../src/ops/verify'
@@ -717,6 +718,8 @@ describe.skipIf(serverUrl === undefined)('bun run db:verify', () => {
         database,
         storage,
         verifier: await createVerifier(config, logger),
+        // No webhook endpoint exists here, so nothing is enqueued and the queue is never started.
+        jobs: createJobQueue({ db: database.db, logger }),
       })
       const token = await issuer.sign()
       const call = async (pathname: string, json?: unknown) => {

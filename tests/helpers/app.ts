@@ -4,8 +4,10 @@ import path from 'node:path'
 import { type App, type AppDeps, createApp } from '../../src/app'
 import { loadConfig } from '../../src/config'
 import { createVerifier } from '../../src/deps'
+import { createJobQueue } from '../../src/lib/jobs'
 import { createLogger } from '../../src/lib/logger'
 import { createStorage } from '../../src/lib/storage'
+import { declareQueues, startWorkers } from '../../src/workers'
 import { checkContract } from './contract'
 import { sharedDatabase } from './database'
 import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from './jwks'
@@ -33,7 +35,10 @@ export interface TestApp {
  * The real app over the run's real database, verifying tokens of a Cognito-like issuer served over HTTP,
  * with its log lines captured. `env` overrides configuration as the environment would.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: { workers?: boolean } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'invoice-api-test-'))
   const issuer = await startTestIssuer()
   const config = loadConfig({
@@ -58,8 +63,13 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     timeoutMs: config.storageTimeoutMs,
   })
   const verifier = await createVerifier(config, logger)
-  const deps: AppDeps = { config, logger, database, storage, verifier }
+  const jobs = createJobQueue({ db: database.db, databaseUrl: config.databaseUrl, logger })
+  await declareQueues(jobs)
+  await jobs.start()
+  const deps: AppDeps = { config, logger, database, storage, verifier, jobs }
   const app = createApp(deps)
+  // Workers only where a test asks: otherwise jobs queue up unworked, and tests see the outbox as written.
+  if (options.workers) await startWorkers({ db: database.db, jobs, logger, config })
 
   return {
     app,
@@ -90,6 +100,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       throw new Error('no matching log line')
     },
     async close() {
+      await jobs.stop({ timeoutMs: 2_000 })
       await issuer.stop()
       rmSync(dataDir, { recursive: true, force: true })
     },

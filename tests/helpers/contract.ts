@@ -11,6 +11,7 @@ import { createApp } from '../../src/app'
 import { loadConfig } from '../../src/config'
 import { TokenRejectedError } from '../../src/lib/auth/verifier'
 import type { DatabaseHandle } from '../../src/lib/db'
+import { createJobQueue } from '../../src/lib/jobs'
 import { createLogger } from '../../src/lib/logger'
 import { createStorage } from '../../src/lib/storage'
 import { SPEC_PATH } from '../../src/plugins/openapi'
@@ -43,7 +44,10 @@ export async function servedDocument(): Promise<OpenApiDocument> {
     const verifier = {
       verify: () => Promise.reject(new TokenRejectedError('no tokens here')),
     }
-    const app = createApp({ config, logger: createLogger(config), database, storage, verifier })
+    const logger = createLogger(config)
+    // The document only: the app enqueues nothing here, so its queue is never started.
+    const jobs = createJobQueue({ db: database.db, logger })
+    const app = createApp({ config, logger, database, storage, verifier, jobs })
     const response = await app.handle(new Request(`http://localhost${SPEC_PATH}`))
     if (response.status !== 200)
       throw new Error(`${SPEC_PATH} answered ${response.status}: ${await response.text()}`)

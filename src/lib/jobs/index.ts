@@ -76,6 +76,12 @@ export interface JobQueue {
     options: WorkOptions,
     handler: (job: { id: string; data: T; attempt: number }) => Promise<void>,
   ): Promise<void>
+  /**
+   * Creates the queue (at start, or now when started) without working it, so that a process that only
+   * enqueues (an API process without workers, the embedded database's single connection) can send to it
+   * inside a transaction.
+   */
+  declare(name: string, options?: WorkOptions): Promise<void>
   /** A recurring job, e.g. daily at 00:05 UTC or every 10 minutes (cron, evaluated in UTC). */
   schedule(name: string, cron: string, data?: Record<string, unknown>): Promise<void>
   start(): Promise<void>
@@ -136,6 +142,7 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
 
   const registrations = new Map<string, Registration>()
   const schedules = new Map<string, { cron: string; data: Record<string, unknown> | undefined }>()
+  const declared = new Map<string, WorkOptions>()
   const workers = new Map<string, QueueWorker>()
   /** Queues that exist in the database, as far as this process knows. */
   const known = new Set<string>()
@@ -158,7 +165,7 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
 
   async function ensureQueue(name: string): Promise<void> {
     if (known.has(name)) return
-    await boss.createQueue(name, queueSettings(registrations.get(name)?.options ?? {}))
+    await boss.createQueue(name, queueSettings(registrations.get(name)?.options ?? declared.get(name) ?? {}))
     known.add(name)
   }
 
@@ -264,6 +271,11 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
       if (state === 'started') await register(name, registration)
     },
 
+    async declare(name, options = {}) {
+      declared.set(name, options)
+      if (state === 'started') await ensureQueue(name)
+    },
+
     async schedule(name, cron, data) {
       schedules.set(name, { cron, data })
       if (state === 'started') await applySchedule(name, cron, data)
@@ -274,6 +286,7 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
       state = 'starting'
       await boss.start()
       for (const queue of await boss.getQueues()) known.add(queue.name)
+      for (const name of declared.keys()) await ensureQueue(name)
       for (const [name, registration] of registrations) await register(name, registration)
       for (const [name, { cron, data }] of schedules) await applySchedule(name, cron, data)
       if (deps.databaseUrl) await listen(deps.databaseUrl)

@@ -287,7 +287,8 @@ export async function issueCreditNote(
   )
   const created = await getCreditNote(trx, userId, id)
   await deps.outbox.record(trx, userId, 'credit_note.created', created)
-  if (applied.status !== invoice.status) await announceStatus(trx, deps.outbox, userId, invoiceId, [applied.status])
+  if (applied.status !== invoice.status)
+    await announceStatus(trx, deps.outbox, userId, invoiceId, [applied.status])
   return created
 }
 

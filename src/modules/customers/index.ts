@@ -101,7 +101,15 @@ export function customersModule(deps: CustomersModuleDeps) {
           await deps.db
             .transaction()
             .execute((trx) =>
-              updateCustomer(trx, deps.outbox, user.id, params.id, body, headers['if-match'] ?? null, deps.onRenamed),
+              updateCustomer(
+                trx,
+                deps.outbox,
+                user.id,
+                params.id,
+                body,
+                headers['if-match'] ?? null,
+                deps.onRenamed,
+              ),
             ),
         ),
       {

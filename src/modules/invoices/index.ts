@@ -4,8 +4,8 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { errorAnswers, IfMatchHeaders, sends } from '../../shared/schemas'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
-import type { Outbox } from '../webhooks/outbox'
 import { idempotentCreate, respond, withIdempotency } from '../idempotency/service'
+import type { Outbox } from '../webhooks/outbox'
 import { EVENT_TYPES, statusesAllowing } from './lifecycle'
 import {
   Invoice,
@@ -97,7 +97,9 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin; outbox: O
           set,
           await db
             .transaction()
-            .execute((trx) => updateInvoice(trx, deps.outbox, user.id, params.id, body, headers['if-match'] ?? null)),
+            .execute((trx) =>
+              updateInvoice(trx, deps.outbox, user.id, params.id, body, headers['if-match'] ?? null),
+            ),
         ),
       {
         params: InvoiceParams,

@@ -4,7 +4,13 @@ import type { Database } from '../../lib/db'
 import type { JobQueue } from '../../lib/jobs'
 import type { Logger } from '../../lib/logger'
 import { DELIVER_JOB, type DeliverJob } from './outbox'
-import { claimAttempt, type DeliveryWork, type EndpointRow, updateDelivery, updateEndpoint } from './repository'
+import {
+  claimAttempt,
+  type DeliveryWork,
+  type EndpointRow,
+  updateDelivery,
+  updateEndpoint,
+} from './repository'
 import { postWebhook, type SendOutcome } from './sender'
 import { resolveSafely, UnsafeUrlError } from './ssrf'
 
@@ -20,7 +26,9 @@ export interface DeliveryDeps {
 /** The secrets that sign now: the current one, and the previous one during the 24 h after a rotation. */
 export function liveSecrets(endpoint: EndpointRow, now = new Date()): string[] {
   const previous =
-    endpoint.previous_secret && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > now
+    endpoint.previous_secret &&
+    endpoint.previous_secret_expires_at &&
+    endpoint.previous_secret_expires_at > now
       ? [endpoint.previous_secret]
       : []
   return [endpoint.secret, ...previous]
@@ -57,7 +65,11 @@ async function attempt(work: DeliveryWork, deps: DeliveryDeps): Promise<SendOutc
       requireHttps: deps.config.isProduction,
     })
   } catch (error) {
-    return { ok: false, status: null, error: error instanceof UnsafeUrlError ? error.message : 'unresolvable host' }
+    return {
+      ok: false,
+      status: null,
+      error: error instanceof UnsafeUrlError ? error.message : 'unresolvable host',
+    }
   }
   const body = JSON.stringify({
     id: event.id,
@@ -101,18 +113,22 @@ export async function deliver(job: { id: string; data: DeliverJob }, deps: Deliv
       })
     }
     if (status === 'retrying') {
-      await deps.jobs.send(
-        trx,
-        DELIVER_JOB,
-        { userId, deliveryId, attempt: attempts } satisfies DeliverJob,
-        { startAfterSeconds: delay },
-      )
+      await deps.jobs.send(trx, DELIVER_JOB, { userId, deliveryId, attempt: attempts } satisfies DeliverJob, {
+        startAfterSeconds: delay,
+      })
     }
   })
   deps.onAttempt?.(status)
   if (!outcome.ok) {
     deps.logger.info(
-      { deliveryId, endpointId: work.endpoint.id, eventId: work.event.id, attempts, status, error: outcome.error },
+      {
+        deliveryId,
+        endpointId: work.endpoint.id,
+        eventId: work.event.id,
+        attempts,
+        status,
+        error: outcome.error,
+      },
       'webhook delivery attempt failed',
     )
   }

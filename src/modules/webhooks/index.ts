@@ -64,7 +64,11 @@ export function webhooksModule(deps: { db: Database; auth: AuthPlugin; webhooks:
     })
     .get('/webhook-endpoints', ({ user }) => listEndpoints(db, user.id), {
       response: { 200: WebhookEndpointList },
-      detail: { operationId: 'listWebhookEndpoints', summary: 'List webhook endpoints', description: 'Newest first.' },
+      detail: {
+        operationId: 'listWebhookEndpoints',
+        summary: 'List webhook endpoints',
+        description: 'Newest first.',
+      },
     })
     .post(
       '/webhook-endpoints',
@@ -104,7 +108,11 @@ export function webhooksModule(deps: { db: Database; auth: AuthPlugin; webhooks:
       {
         params: EndpointParams,
         response: { 200: sends(WebhookEndpoint, 'ETag'), ...errorAnswers('NOT_FOUND') },
-        detail: { operationId: 'getWebhookEndpoint', summary: 'One webhook endpoint', description: 'Without its secret.' },
+        detail: {
+          operationId: 'getWebhookEndpoint',
+          summary: 'One webhook endpoint',
+          description: 'Without its secret.',
+        },
       },
     )
     .patch(
@@ -115,7 +123,14 @@ export function webhooksModule(deps: { db: Database; auth: AuthPlugin; webhooks:
           await db
             .transaction()
             .execute((trx) =>
-              updateEndpointSettings(trx, deps.webhooks, user.id, params.id, body, headers['if-match'] ?? null),
+              updateEndpointSettings(
+                trx,
+                deps.webhooks,
+                user.id,
+                params.id,
+                body,
+                headers['if-match'] ?? null,
+              ),
             ),
         ),
       {
@@ -127,7 +142,8 @@ export function webhooksModule(deps: { db: Database; auth: AuthPlugin; webhooks:
         detail: {
           operationId: 'updateWebhookEndpoint',
           summary: 'Change a webhook endpoint',
-          description: '`url`, `events`, `description`, `enabled`; enabling again also clears a 410 disablement.',
+          description:
+            '`url`, `events`, `description`, `enabled`; enabling again also clears a 410 disablement.',
         },
       },
     )
@@ -142,8 +158,15 @@ export function webhooksModule(deps: { db: Database; auth: AuthPlugin; webhooks:
       {
         params: EndpointParams,
         headers: IfMatchHeaders,
-        response: { 204: t.Void({ description: 'Deleted, with its deliveries' }), ...errorAnswers('NOT_FOUND') },
-        detail: { operationId: 'deleteWebhookEndpoint', summary: 'Delete a webhook endpoint', description: 'Its deliveries go with it.' },
+        response: {
+          204: t.Void({ description: 'Deleted, with its deliveries' }),
+          ...errorAnswers('NOT_FOUND'),
+        },
+        detail: {
+          operationId: 'deleteWebhookEndpoint',
+          summary: 'Delete a webhook endpoint',
+          description: 'Its deliveries go with it.',
+        },
       },
     )
     .post(
@@ -152,7 +175,12 @@ export function webhooksModule(deps: { db: Database; auth: AuthPlugin; webhooks:
         const path = `${ENDPOINTS}/${params.id}/rotate-secret`
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
         const answer = await withIdempotency(db, request, async (trx) => {
-          const { version, ...rotated } = await rotateSecret(trx, user.id, params.id, headers['if-match'] ?? null)
+          const { version, ...rotated } = await rotateSecret(
+            trx,
+            user.id,
+            params.id,
+            headers['if-match'] ?? null,
+          )
           return { status: 200, body: rotated, headers: { etag: etagFor(ETAG_KIND, rotated.id, version) } }
         })
         return respond(set, answer)

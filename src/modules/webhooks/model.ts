@@ -1,7 +1,15 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
-import { literals, Nullable, named, OptionalNullable, PageCursor, PageLimit, Text } from '../../shared/schemas'
+import {
+  literals,
+  Nullable,
+  named,
+  OptionalNullable,
+  PageCursor,
+  PageLimit,
+  Text,
+} from '../../shared/schemas'
 
 /** API.md "Webhooks": every event type and the change that writes it. */
 export const EVENT_TYPES = [
@@ -53,7 +61,9 @@ export const EventList = named(
   'EventList',
   t.Object({
     data: t.Array(Event),
-    nextCursor: Nullable(t.String({ description: 'Pass as `cursor` for the next page; null on the last one' })),
+    nextCursor: Nullable(
+      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
+    ),
   }),
 )
 
@@ -125,7 +135,9 @@ export const WebhookEndpointCreate = named(
     },
     {
       additionalProperties: false,
-      examples: [{ url: 'https://hooks.example.com/invoices', events: ['invoice.paid', 'credit_note.created'] }],
+      examples: [
+        { url: 'https://hooks.example.com/invoices', events: ['invoice.paid', 'credit_note.created'] },
+      ],
     },
   ),
 )
@@ -145,10 +157,7 @@ export const WebhookEndpointPatch = named(
 )
 export type WebhookEndpointPatch = typeof WebhookEndpointPatch.static
 
-export const WebhookEndpointList = named(
-  'WebhookEndpointList',
-  t.Object({ data: t.Array(WebhookEndpoint) }),
-)
+export const WebhookEndpointList = named('WebhookEndpointList', t.Object({ data: t.Array(WebhookEndpoint) }))
 
 export const Delivery = named(
   'WebhookDelivery',
@@ -170,7 +179,9 @@ export const DeliveryList = named(
   'WebhookDeliveryList',
   t.Object({
     data: t.Array(Delivery),
-    nextCursor: Nullable(t.String({ description: 'Pass as `cursor` for the next page; null on the last one' })),
+    nextCursor: Nullable(
+      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
+    ),
   }),
 )
 

@@ -94,7 +94,7 @@ export async function findEvent(db: Database, userId: string, id: string): Promi
 
 export async function countEndpoints(trx: Transaction, userId: string): Promise<number> {
   // Serialises the creations of one user, so that two at once cannot both be the sixteenth.
-  await sql`select pg_advisory_xact_lock(hashtextextended('webhook_endpoints:' || ${userId}, 0))`.execute(trx)
+  await sql`select pg_advisory_xact_lock(hashtextextended('webhook-endpoints:' || ${userId}, 0))`.execute(trx)
   const row = await trx
     .selectFrom('webhook_endpoints')
     .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -105,7 +105,14 @@ export async function countEndpoints(trx: Transaction, userId: string): Promise<
 
 export async function insertEndpoint(
   trx: Transaction,
-  values: { user_id: string; url: string; events: string[]; description: string | null; enabled: boolean; secret: string },
+  values: {
+    user_id: string
+    url: string
+    events: string[]
+    description: string | null
+    enabled: boolean
+    secret: string
+  },
 ): Promise<EndpointRow> {
   return trx.insertInto('webhook_endpoints').values(values).returningAll().executeTakeFirstOrThrow()
 }
@@ -126,7 +133,11 @@ export async function findEndpoint(
   id: string,
   options: { lock?: boolean } = {},
 ): Promise<EndpointRow | undefined> {
-  const query = db.selectFrom('webhook_endpoints').selectAll().where('user_id', '=', userId).where('id', '=', id)
+  const query = db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
   return (options.lock ? query.forUpdate() : query).executeTakeFirst()
 }
 
@@ -174,7 +185,9 @@ export async function listDeliveries(
     .selectAll('d')
     .select('e.type as event_type')
     .select(
-      sql<string>`to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('created_at_key'),
+      sql<string>`to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+        'created_at_key',
+      ),
     )
     .where('d.user_id', '=', userId)
     .where('d.endpoint_id', '=', endpointId)
@@ -256,7 +269,12 @@ export async function updateDelivery(
   id: string,
   values: Updateable<WebhookDeliveriesTable>,
 ): Promise<void> {
-  await db.updateTable('webhook_deliveries').set(values).where('user_id', '=', userId).where('id', '=', id).execute()
+  await db
+    .updateTable('webhook_deliveries')
+    .set(values)
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .execute()
 }
 
 export async function deleteEventsBefore(db: Database, before: Date): Promise<number> {

@@ -5,9 +5,7 @@ import type { CheckedAddress } from './ssrf'
 /** Response bodies are read this far (for the delivery's error text), then the connection is dropped. */
 const MAX_RESPONSE_BYTES = 64 * 1024
 
-export type SendOutcome =
-  | { ok: true; status: number }
-  | { ok: false; status: number | null; error: string }
+export type SendOutcome = { ok: true; status: number } | { ok: false; status: number | null; error: string }
 
 /**
  * One POST of a webhook to the address that was checked, with the URL's hostname kept for `Host` and for TLS

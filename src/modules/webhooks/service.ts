@@ -137,7 +137,8 @@ export async function listEndpoints(db: Database, userId: string): Promise<{ dat
   return { data: rows.map((row) => toPublic(toEndpoint(row))) }
 }
 
-const toPublic = ({ version: _, ...endpoint }: WebhookEndpoint & { version: number }): WebhookEndpoint => endpoint
+const toPublic = ({ version: _, ...endpoint }: WebhookEndpoint & { version: number }): WebhookEndpoint =>
+  endpoint
 
 export async function getEndpoint(db: Database, userId: string, id: string) {
   const row = await findEndpoint(db, userId, id)
@@ -197,7 +198,9 @@ export async function listDeliveries(
   if (!(await findEndpoint(db, userId, endpointId))) throw notFound('Webhook endpoint')
   const limit = pageSize(query.limit)
   const after =
-    query.cursor === undefined ? undefined : decodeCursor(query.cursor, DELIVERY_SORT, [keys.timestamp, keys.uuid])
+    query.cursor === undefined
+      ? undefined
+      : decodeCursor(query.cursor, DELIVERY_SORT, [keys.timestamp, keys.uuid])
   const rows = await listDeliveryRows(db, userId, endpointId, { take: limit + 1, after })
   return toPage(rows, limit, DELIVERY_SORT, (row) => [row.created_at_key, row.id], toDelivery)
 }
@@ -228,7 +231,8 @@ const EVENT_SORT = 'events:-seq'
 
 export async function listEvents(db: Database, userId: string, query: EventListQuery): Promise<Page<Event>> {
   const limit = pageSize(query.limit)
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, EVENT_SORT, [keys.integer])
+  const after =
+    query.cursor === undefined ? undefined : decodeCursor(query.cursor, EVENT_SORT, [keys.integer])
   const rows = await listEventRows(db, userId, {
     take: limit + 1,
     type: query.type,
