@@ -44,7 +44,7 @@ export async function insertEventWithDeliveries(
 ): Promise<{ eventId: string; deliveryIds: string[] }> {
   const { rows } = await sql<{ event_id: string; delivery_id: string | null }>`
     with event as (
-      insert into events (user_id, type, data) values (${userId}, ${type}, ${JSON.stringify({ object })}::jsonb)
+      insert into events (user_id, type, data) values (${userId}, ${type}, ${{ object } as unknown as string}::jsonb)
       returning id
     ), deliveries as (
       insert into webhook_deliveries (user_id, endpoint_id, event_id, next_attempt_at)
