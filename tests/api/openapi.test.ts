@@ -306,7 +306,7 @@ describe('OpenAPI document', () => {
     addFormats(ajv)
     const formats = new Set(collect(doc, 'format'))
     for (const format of formats)
-      expect(['date', 'date-time', 'email', 'uuid', 'uri-reference']).toContain(format as string)
+      expect(['date', 'date-time', 'email', 'uuid', 'uri', 'uri-reference']).toContain(format as string)
     const rebase = (schema: unknown) =>
       JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"components#/$defs/'))
     ajv.addSchema({ $id: 'components', $defs: rebase(doc.components.schemas) })
