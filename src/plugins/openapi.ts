@@ -61,6 +61,7 @@ const openapiGenerator = () =>
         },
         { name: 'Customers', description: 'The people and companies invoices are billed to' },
         { name: 'Reports', description: 'Receivables, aging and revenue, per currency' },
+        { name: 'Webhooks', description: 'The event log, and endpoints that receive it as signed webhooks' },
       ],
       components: {
         securitySchemes: {
