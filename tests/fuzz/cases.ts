@@ -183,6 +183,12 @@ const RAW_QUERY: [string, string, 'reject' | 'any'][] = [
   ['bad percent-encoding', '%zz', 'any'],
 ]
 
+/** The route's path with parameter `name` replaced by `..` and the dot segment resolved, as URL parsing does. */
+function normalizedPath(path: string, name: string): string {
+  const raw = path.replace(`:${name}`, '..').replace(/:(\w+)/g, '00000000-0000-4000-8000-000000000000')
+  return new URL(raw, 'http://localhost').pathname
+}
+
 /** Every (location, mutation) of a route, each applied alone to the minimal valid request. */
 export function sweepCases(route: RouteSpec, world: World, turn = 0): NewCase[] {
   const base = baseParts(route, world)
@@ -282,8 +288,18 @@ export function sweepCases(route: RouteSpec, world: World, turn = 0): NewCase[] 
       bodyRef,
       kind ? { kind, ...(role ? { role } : {}) } : {},
     ).filter((m) => m.value !== ABSENT)
-    for (const [kindText, text, expect] of RAW_PATH)
-      mutations.push({ kind: `raw ${kindText}`, value: new RawText(text), expect, tier: 'core' })
+    for (const [kindText, text, expect] of RAW_PATH) {
+      // A dot-dot segment is removed by URL parsing (RFC 3986): `/invoices/../events` is `/events`, a request to
+      // that route and not a refused id, when such a route exists.
+      const normalized = /^(\.\.|%2e%2e)$/i.test(text) ? normalizedPath(route.path, name) : undefined
+      const resolves = normalized !== undefined && world.routeExists(route.method, normalized)
+      mutations.push({
+        kind: `raw ${kindText}`,
+        value: new RawText(text),
+        expect: resolves ? 'any' : expect,
+        tier: 'core',
+      })
+    }
     const own = base.params[name]
     if (typeof own === 'string') {
       mutations.push({ kind: 'trailing slash', value: new RawText(`${own}/`), expect: 'any' })
