@@ -55,7 +55,7 @@ export async function createDeps(
       onJobDone: (name, seconds, ok) =>
         metrics.jobDuration.observe({ queue: name, outcome: ok ? 'completed' : 'failed' }, seconds),
     })
-    await declareQueues(jobs)
+    await declareQueues(jobs, config)
     await jobs.start()
     metrics.watchQueue(() => jobs.depth())
     return { config, logger, database, storage, verifier, metrics, jobs }

@@ -12,12 +12,24 @@ export const OVERDUE_JOB = 'invoices-overdue'
 export const EVENTS_CLEANUP_JOB = 'events-cleanup'
 
 /** How each queue is worked; declared by every process, so that any can enqueue before workers start. */
-const DELIVERY_QUEUE = { concurrency: 8, retryLimit: 3, retryDelaySeconds: 5 }
+/**
+ * An attempt is bounded by WEBHOOK_TIMEOUT_MS: 20 s past it, its job is taken for lost (its process died) and
+ * retried, instead of after the queue's default five minutes.
+ */
+const deliveryQueue = (config: Pick<Config, 'webhooks'>) => ({
+  concurrency: 8,
+  retryLimit: 3,
+  retryDelaySeconds: 5,
+  expireInSeconds: Math.ceil(config.webhooks.timeoutMs / 1000) + 20,
+})
 const SINGLE = { concurrency: 1 }
 
 /** Creates the app's queues, so that a process sends to them inside transactions, workers or not. */
-export async function declareQueues(jobs: Pick<JobQueue, 'declare'>): Promise<void> {
-  await jobs.declare(DELIVER_JOB, DELIVERY_QUEUE)
+export async function declareQueues(
+  jobs: Pick<JobQueue, 'declare'>,
+  config: Pick<Config, 'webhooks'>,
+): Promise<void> {
+  await jobs.declare(DELIVER_JOB, deliveryQueue(config))
   await jobs.declare(OVERDUE_JOB, SINGLE)
   await jobs.declare(EVENTS_CLEANUP_JOB, SINGLE)
 }
@@ -38,7 +50,7 @@ export interface WorkerDeps {
 export async function startWorkers(deps: WorkerDeps): Promise<void> {
   const { db, jobs, logger, config } = deps
   const outbox = createOutbox(jobs)
-  await jobs.work<DeliverJob>(DELIVER_JOB, DELIVERY_QUEUE, (job) =>
+  await jobs.work<DeliverJob>(DELIVER_JOB, deliveryQueue(config), (job) =>
     deliver(job, { db, jobs, logger, config, onAttempt: deps.onWebhookAttempt }),
   )
   await jobs.work(OVERDUE_JOB, SINGLE, async () => {

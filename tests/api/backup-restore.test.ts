@@ -15,6 +15,7 @@ import { type App, createApp } from '../../src/app'
 import { type Config, loadConfig } from '../../src/config'
 import { createVerifier } from '../../src/deps'
 import { crossTenant, type DatabaseHandle, openDatabase } from '../../src/lib/db'
+import { createJobQueue } from '../../src/lib/jobs'
 import { createLogger } from '../../src/lib/logger'
 import { createStorage, type Storage } from '../../src/lib/storage'
 import {
@@ -145,7 +146,16 @@ const randomName = (what: string) => `invoice_${what}_${Date.now()}_${Math.rando
 async function apiOn(config: Readonly<Config>, storage: Storage) {
   const logger = createLogger({ logLevel: 'silent', logPretty: false })
   const database = await openDatabase(config, logger)
-  const app = createApp({ config, logger, database, storage, verifier: await createVerifier(config, logger) })
+  // No webhook endpoint exists here, so nothing is enqueued and the queue is never started.
+  const jobs = createJobQueue({ db: database.db, logger })
+  const app = createApp({
+    config,
+    logger,
+    database,
+    storage,
+    verifier: await createVerifier(config, logger),
+    jobs,
+  })
   return { app, database }
 }
 

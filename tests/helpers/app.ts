@@ -64,7 +64,7 @@ export async function createTestApp(
   })
   const verifier = await createVerifier(config, logger)
   const jobs = createJobQueue({ db: database.db, databaseUrl: config.databaseUrl, logger })
-  await declareQueues(jobs)
+  await declareQueues(jobs, config)
   await jobs.start()
   const deps: AppDeps = { config, logger, database, storage, verifier, jobs }
   const app = createApp(deps)

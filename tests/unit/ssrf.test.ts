@@ -47,6 +47,9 @@ const FORBIDDEN = [
   ['::ffff:10.0.0.1', 'IPv4-mapped RFC 1918'],
   ['64:ff9b::a00:1', 'NAT64 of 10.0.0.1'],
   ['64:ff9b::127.0.0.1', 'NAT64 of loopback, dotted'],
+  ['::7f00:1', 'IPv4-compatible (deprecated) loopback'],
+  ['::ffff:0:7f00:1', 'IPv4-translated (SIIT) loopback'],
+  ['2002:7f00:1::', '6to4 of loopback'],
   ['not-an-address', 'not an IP address at all'],
 ] as const
 

@@ -63,6 +63,11 @@ export interface WorkOptions {
   retryLimit?: number
   /** Base delay before a retry; doubled each attempt with jitter, at most an hour. 0 retries at once. Default 5. */
   retryDelaySeconds?: number
+  /**
+   * A job active this long is taken for lost (its process died) and retried. Default 300; short for jobs that
+   * are bounded themselves (a webhook attempt has a 10 s timeout), so a crash delays them little.
+   */
+  expireInSeconds?: number
 }
 
 export interface JobQueue {
@@ -158,7 +163,7 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
       retryDelay,
       retryBackoff: retryDelay > 0,
       ...(retryDelay > 0 ? { retryDelayMax: MAX_RETRY_DELAY_SECONDS } : {}),
-      expireInSeconds: EXPIRE_SECONDS,
+      expireInSeconds: options.expireInSeconds ?? EXPIRE_SECONDS,
       notify: true,
     }
   }

@@ -18,6 +18,7 @@ import {
   WebhookEndpoint,
   WebhookEndpointCreate,
   WebhookEndpointList,
+  WebhookEndpointListQuery,
   WebhookEndpointPatch,
   WebhookEndpointWithSecret,
 } from './model'
@@ -62,7 +63,8 @@ export function webhooksModule(deps: { db: Database; auth: AuthPlugin; webhooks:
           'of their change: there is none for a change that rolled back.',
       },
     })
-    .get('/webhook-endpoints', ({ user }) => listEndpoints(db, user.id), {
+    .get('/webhook-endpoints', ({ user, query }) => listEndpoints(db, user.id, query), {
+      query: WebhookEndpointListQuery,
       response: { 200: WebhookEndpointList },
       detail: {
         operationId: 'listWebhookEndpoints',

@@ -157,7 +157,21 @@ export const WebhookEndpointPatch = named(
 )
 export type WebhookEndpointPatch = typeof WebhookEndpointPatch.static
 
-export const WebhookEndpointList = named('WebhookEndpointList', t.Object({ data: t.Array(WebhookEndpoint) }))
+export const WebhookEndpointList = named(
+  'WebhookEndpointList',
+  t.Object({
+    data: t.Array(WebhookEndpoint),
+    nextCursor: Nullable(
+      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
+    ),
+  }),
+)
+
+export const WebhookEndpointListQuery = t.Object(
+  { limit: PageLimit, cursor: PageCursor },
+  { additionalProperties: false },
+)
+export type WebhookEndpointListQuery = typeof WebhookEndpointListQuery.static
 
 export const Delivery = named(
   'WebhookDelivery',

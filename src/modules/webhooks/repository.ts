@@ -117,13 +117,29 @@ export async function insertEndpoint(
   return trx.insertInto('webhook_endpoints').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
-export async function listEndpoints(db: Database, userId: string): Promise<EndpointRow[]> {
+export async function listEndpoints(
+  db: Database,
+  userId: string,
+  options: { take: number; after: readonly [createdAt: string, id: string] | undefined },
+): Promise<(EndpointRow & { created_at_key: string })[]> {
+  const after = options.after
   return db
     .selectFrom('webhook_endpoints')
     .selectAll()
+    .select(
+      sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+        'created_at_key',
+      ),
+    )
     .where('user_id', '=', userId)
+    .$if(after !== undefined, (qb) =>
+      qb.where(
+        sql<boolean>`(created_at, id) < (cast(${after![0]} as timestamptz), cast(${after![1]} as uuid))`,
+      ),
+    )
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
+    .limit(options.take)
     .execute()
 }
 

@@ -11,6 +11,7 @@ import type {
   EventListQuery,
   WebhookEndpoint,
   WebhookEndpointCreate,
+  WebhookEndpointListQuery,
   WebhookEndpointPatch,
   WebhookEndpointWithSecret,
 } from './model'
@@ -132,9 +133,26 @@ export async function createEndpoint(
   return { ...toEndpoint(row), secret: row.secret }
 }
 
-export async function listEndpoints(db: Database, userId: string): Promise<{ data: WebhookEndpoint[] }> {
-  const rows = await listEndpointRows(db, userId)
-  return { data: rows.map((row) => toPublic(toEndpoint(row))) }
+const ENDPOINT_SORT = 'webhook-endpoints:-createdAt'
+
+export async function listEndpoints(
+  db: Database,
+  userId: string,
+  query: WebhookEndpointListQuery,
+): Promise<Page<WebhookEndpoint>> {
+  const limit = pageSize(query.limit)
+  const after =
+    query.cursor === undefined
+      ? undefined
+      : decodeCursor(query.cursor, ENDPOINT_SORT, [keys.timestamp, keys.uuid])
+  const rows = await listEndpointRows(db, userId, { take: limit + 1, after })
+  return toPage(
+    rows,
+    limit,
+    ENDPOINT_SORT,
+    (row) => [row.created_at_key, row.id],
+    (row) => toPublic(toEndpoint(row)),
+  )
 }
 
 const toPublic = ({ version: _, ...endpoint }: WebhookEndpoint & { version: number }): WebhookEndpoint =>

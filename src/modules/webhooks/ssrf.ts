@@ -27,8 +27,9 @@ for (const [network, prefix] of [
   blocked.addSubnet(network, prefix, 'ipv4')
 }
 for (const [network, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
+  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form (::a.b.c.d)
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT)
+  ['2002::', 16], // 6to4: embeds any IPv4 address, private ones included
   ['fc00::', 7], // unique local (fd00:ec2::254 is a cloud metadata address)
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
