@@ -155,7 +155,13 @@ export function errorHandler(deps: { logger: Logger; routes: () => readonly Rout
       if (error instanceof AppError) {
         if (error.status >= 500) {
           deps.logger.error(
-            { err: error.cause ?? error, code: error.code, requestId: meta.requestId, userId: meta.userId },
+            {
+              err: error.cause ?? error,
+              code: error.code,
+              requestId: meta.requestId,
+              userId: meta.userId,
+              ...error.context,
+            },
             error.message,
           )
         }

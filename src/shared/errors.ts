@@ -35,11 +35,18 @@ export class AppError extends Error {
   readonly code: ErrorCode
   readonly details: ErrorDetail[] | undefined
   readonly headers: Record<string, string> | undefined
+  /** For the log line only (which invoice, which key), never in the answer. */
+  readonly context: Record<string, string> | undefined
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      details?: ErrorDetail[]
+      headers?: Record<string, string>
+      cause?: unknown
+      context?: Record<string, string>
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'AppError'
@@ -47,6 +54,7 @@ export class AppError extends Error {
     this.status = ERROR_STATUS[code]
     this.details = options.details
     this.headers = options.headers
+    this.context = options.context
   }
 }
 

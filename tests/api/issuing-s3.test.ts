@@ -142,6 +142,9 @@ describe('issuing with S3 storage', () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PDF_GENERATION_FAILED')
       const line = await t.waitForLog((l) => l.level === 'error' && l['code'] === 'PDF_GENERATION_FAILED')
       expect(line['err']).toBeDefined()
+      // The line names the invoice and the object key, so an operator finds the draft from the log alone.
+      expect(line['invoiceId']).toBe(draft.id)
+      expect(String(line['pdfKey'])).toStartWith(`invoices/`)
       const still = (await (await t.request(`/api/v1/invoices/${draft.id}`, { token })).json()) as Invoice
       expect(still).toMatchObject({ status: 'draft', number: null, pdf: null })
       expect(await nextNumber(token)).toBe(2)

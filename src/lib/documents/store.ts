@@ -28,8 +28,8 @@ export interface StoredPdf {
 export const newPdfKey = (folder: 'invoices' | 'credit-notes', userId: string, documentId: string) =>
   `${folder}/${userId}/${documentId}/${randomBytes(16).toString('hex')}.pdf`
 
-export const failed = (message: string, cause: unknown) =>
-  new AppError('PDF_GENERATION_FAILED', message, { cause })
+export const failed = (message: string, cause: unknown, context?: Record<string, string>) =>
+  new AppError('PDF_GENERATION_FAILED', message, { cause, ...(context ? { context } : {}) })
 
 /** Rejects when `promise` has not settled after `ms`. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -49,21 +49,26 @@ async function timed<T>(histogram: Metrics['pdfRenderDuration'], work: () => Pro
   }
 }
 
-/** Renders the snapshot and stores it under `key`; any failure is a 502 PDF_GENERATION_FAILED. */
+/**
+ * Renders the snapshot and stores it under `key`; any failure is a 502 PDF_GENERATION_FAILED whose log line
+ * names the document (`context`: the invoice or credit note id) and the key.
+ */
 export async function renderAndStore(
   deps: PdfStoreDeps,
   key: string,
   snapshot: DocumentSnapshot,
+  context: Record<string, string> = {},
 ): Promise<StoredPdf> {
+  const where = { ...context, pdfKey: key }
   const bytes = await timed(deps.metrics.pdfRenderDuration, () =>
     within(renderPdf(snapshot), RENDER_TIMEOUT_MS, 'rendering'),
   ).catch((error: unknown) => {
-    throw failed('The PDF could not be rendered', error)
+    throw failed('The PDF could not be rendered', error, where)
   })
   await timed(deps.metrics.pdfUploadDuration, () =>
     within(deps.storage.put(key, bytes, 'application/pdf'), deps.storageTimeoutMs, 'storage'),
   ).catch((error: unknown) => {
-    throw failed('The PDF could not be stored; nothing changed, retry shortly', error)
+    throw failed('The PDF could not be stored; nothing changed, retry shortly', error, where)
   })
   return {
     sha256: createHash('sha256').update(bytes).digest('hex'),

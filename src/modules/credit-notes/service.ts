@@ -238,7 +238,7 @@ export async function issueCreditNote(
     pdf: { key, sha256: '', size: 0, generatedAt: issuedAt },
     createdAt: issuedAt,
   }
-  const pdf = await renderAndStore(deps, key, toSnapshot(record))
+  const pdf = await renderAndStore(deps, key, toSnapshot(record), { creditNoteId: id, invoiceId })
   await insertCreditNote(
     trx,
     {
@@ -329,7 +329,7 @@ async function regenerate(db: Database, deps: CreditNoteDeps, userId: string, id
     if (!(await lockCreditNote(trx, userId, id))) throw notFound('Credit note')
     const record = await findCreditNote(trx, userId, id)
     if (!record || (await isStored(deps, record.pdf.key))) return
-    const pdf = await renderAndStore(deps, record.pdf.key, toSnapshot(record))
+    const pdf = await renderAndStore(deps, record.pdf.key, toSnapshot(record), { creditNoteId: id })
     if (pdf.sha256 !== record.pdf.sha256) {
       deps.logger.error(
         {

@@ -64,7 +64,7 @@ export async function markAsSent(
     seller: taken.seller,
   }
   const key = newPdfKey('invoices', userId, id)
-  const pdf = await renderAndStore(deps, key, toSnapshot({ ...invoice, ...frozen }, items))
+  const pdf = await renderAndStore(deps, key, toSnapshot({ ...invoice, ...frozen }, items), { invoiceId: id })
   const entered = await recordIssue(trx, invoice, {
     ...frozen,
     numberSeq: taken.seq,
@@ -101,7 +101,7 @@ async function regenerate(db: Database, deps: IssuingDeps, userId: string, id: s
     if (!isIssued(invoice)) throw noPdf()
     if (await isStored(deps, invoice.pdf.key)) return
     const items = await invoiceItems(trx, userId, id)
-    const pdf = await renderAndStore(deps, invoice.pdf.key, toSnapshot(invoice, items))
+    const pdf = await renderAndStore(deps, invoice.pdf.key, toSnapshot(invoice, items), { invoiceId: id })
     if (pdf.sha256 !== invoice.pdf.sha256) {
       deps.logger.error(
         {
