@@ -86,7 +86,9 @@ describe('the import graph of src/', () => {
     // Idempotency and the webhooks outbox are shared services every writer may call.
     const shared = new Set(['modules/idempotency', 'modules/webhooks'])
     for (const unit of ['modules/customers', 'modules/me', 'modules/reports', 'modules/webhooks']) {
-      const modules = [...(graph.get(unit) ?? [])].filter((to) => to.startsWith('modules/') && !shared.has(to))
+      const modules = [...(graph.get(unit) ?? [])].filter(
+        (to) => to.startsWith('modules/') && !shared.has(to),
+      )
       expect({ unit, modules }).toEqual({ unit, modules: [] })
     }
   })
