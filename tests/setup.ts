@@ -31,6 +31,8 @@ async function prepareDatabase(): Promise<{ url: string; cleanup: () => Promise<
 }
 
 // Tests that start servers or walk many requests take seconds on a busy 2-core machine; slowness is not failure.
+// Bun 1.4.5 applies a preload's default timeout to the first test file only: a test that may take more than
+// 5 s also gives its own timeout (the third argument of `test`).
 setDefaultTimeout(30_000)
 
 const prepared = await prepareDatabase()

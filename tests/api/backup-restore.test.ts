@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -32,6 +32,10 @@ import { formatViolation, verifyDatabase } from '../../src/ops/verify'
 import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from '../helpers/jwks'
 import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from '../helpers/s3rver'
 import { ROOT, serverEnv } from '../helpers/server-process'
+
+// Servers, queues and receivers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default
+// timeout reaches only the first file).
+setDefaultTimeout(30_000)
 
 // `db:backup` and `db:restore` (src/ops/backup, scripts/db-backup.ts, scripts/db-restore.ts) as a round trip on a
 // real PostgreSQL and s3rver: data written through the API (customers, issued invoices with their PDFs in the
@@ -582,7 +586,7 @@ describe.skipIf(serverUrl === undefined)('bun run db:backup and db:restore', () 
     const [original, copy] = await Promise.all([snapshot(urls.source), snapshot(urls.target)])
     expect(copy.rows).toEqual(original.rows)
     expect(copy.sequences).toEqual(original.sequences)
-  })
+  }, 60_000)
 
   test('db:restore exits 4 when db:verify finds a violation in what it restored', async () => {
     // The PDF of an invoice in the backup (the bucket also holds those issued on the restored copy since).

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHash, randomUUID } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -9,6 +9,10 @@ import { type CreditNote, creditNoteKit, lineOf } from '../helpers/credit-notes'
 import { dayIn } from '../helpers/invoice-factory'
 import { extractPdfText } from '../helpers/pdf-text'
 import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from '../helpers/s3rver'
+
+// Servers, queues and receivers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default
+// timeout reaches only the first file).
+setDefaultTimeout(30_000)
 
 let t: TestApp
 let kit: ReturnType<typeof creditNoteKit>

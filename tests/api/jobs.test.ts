@@ -1,9 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { sql } from 'kysely'
 import { type DatabaseHandle, openDatabase } from '../../src/lib/db'
 import { createJobQueue, type JobQueue } from '../../src/lib/jobs'
 import { createLogger } from '../../src/lib/logger'
 import { sharedDatabase, testDatabaseUrl } from '../helpers/database'
+
+// Servers, queues and receivers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default
+// timeout reaches only the first file).
+setDefaultTimeout(30_000)
 
 /**
  * The job queue over the run's real database: pg-boss in its own schema, driven through our pool. On the

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import openapiTS, { astToString } from 'openapi-typescript'
@@ -21,6 +21,10 @@ afterAll(async () => {
 
 const SNIPPET = `import createClient from 'openapi-fetch'
 import type { paths } from './invoice-api'
+
+// Servers, queues and receivers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default
+// timeout reaches only the first file).
+setDefaultTimeout(30_000)
 
 export async function tour(baseUrl: string, token: string) {
   const client = createClient<paths>({ baseUrl, headers: { authorization: \`Bearer \${token}\` } })

@@ -345,7 +345,7 @@ describe('OpenAPI document', () => {
         }
       }
     }
-  })
+  }, 30_000)
 
   test('when every route is sent each kind of request the API refuses, then each answer is one its operation documents', async () => {
     // Each answer passes through the contract check of `request()`: an undocumented status, header or body fails.

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
 import { crossTenant } from '../../src/lib/db'
 import { createCustomer } from '../../src/modules/customers/service'
@@ -10,6 +10,10 @@ import { insertEventWithDeliveries } from '../../src/modules/webhooks/repository
 import { createTestApp, type TestApp } from '../helpers/app'
 import { dayIn } from '../helpers/invoice-factory'
 import { type Received, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver'
+
+// Servers, queues and receivers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default
+// timeout reaches only the first file).
+setDefaultTimeout(30_000)
 
 // Webhook delivery end to end (API.md "Webhooks"): the app with its workers, a real receiver on loopback that
 // verifies every request with the `standardwebhooks` package, a short retry schedule (4 attempts, 1 s apart)
@@ -521,7 +525,9 @@ describe('webhook delivery', () => {
         (l) => l[0]?.status === 'succeeded',
         'delivered',
       )
-      expect(delivered!.attempts).toBeGreaterThanOrEqual(3)
+      // An attempt is counted when it is claimed, before it is sent: the second may be the one that got
+      // through, if the receiver came back while it was in flight. Either way a later attempt delivered it.
+      expect(delivered!.attempts).toBeGreaterThanOrEqual(2)
       await Bun.sleep(500)
       expect(down.byId(id)).toHaveLength(1)
       expect(down.refused).toEqual([])

@@ -1,10 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { crossTenant } from '../../src/lib/db'
 import { announceOverdue } from '../../src/modules/invoices/overdue'
 import { createOutbox } from '../../src/modules/webhooks/outbox'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { testDatabaseUrl } from '../helpers/database'
 import { dayIn } from '../helpers/invoice-factory'
+
+// Servers, queues and receivers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default
+// timeout reaches only the first file).
+setDefaultTimeout(30_000)
 
 // The webhook API without delivery (API.md "Webhooks"): endpoints and their secrets, the deliveries list and
 // manual retry, the event log, and every event type written by the change that writes it, with the resource
