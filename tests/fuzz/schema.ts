@@ -281,6 +281,7 @@ const FORMAT_EXAMPLES: Record<string, string> = {
   integer: '2',
   numeric: '1',
   uri: 'https://example.com/hook',
+  'http-url': 'https://hooks.example.com/invoices',
   url: 'https://example.com/hook',
 }
 
@@ -419,6 +420,15 @@ function stringArbitrary(s: JsonSchema, place: Place, ref: IdRef): fc.Arbitrary<
           maxLength: Math.min(max, 12),
         })
         .filter((v) => conforms(s, v, place))
+    case 'http-url':
+      // Webhook endpoint addresses: public names (which do not resolve here) and the private ones the guard refuses.
+      return fc.constantFrom(
+        'https://hooks.example.com/invoices',
+        'http://127.0.0.1:9/hook',
+        'https://[::1]/hook',
+        'http://169.254.169.254/latest',
+        'https://10.0.0.1/x?y=1',
+      )
     case 'integer':
       return fc.integer({ min: 1, max: 100 }).map(String)
     case 'numeric':
