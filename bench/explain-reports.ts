@@ -22,20 +22,31 @@ const RUNS = 200
 /** Compiles queries as the API does (tenant guard included) without a connection. */
 const compiler = recordingDatabase().db
 
-/** The summary as it was computed before the report tables: from the open invoices and the period's rows. */
+/**
+ * The summary as it was computed before the report tables, from the open invoices and the period's rows (with
+ * credit notes as they count now: open amounts net of credits, invoiced net of the notes issued in the period).
+ */
 function directSummary({ userId, timeZone, today }: ReportScope, from: string, to: string): CompiledQuery {
   return CompiledQuery.raw(
     `with open_invoices as (
-           select currency, sum(total - amount_paid) as outstanding,
-                  sum(total - amount_paid) filter (where due_date < $2::date) as overdue,
+           select currency, sum(total - amount_paid - credited_total) as outstanding,
+                  sum(total - amount_paid - credited_total) filter (where due_date < $2::date) as overdue,
                   count(*) as open, count(*) filter (where due_date < $2::date) as overdue_count
            from invoices where user_id = $1 and status in ('sent', 'partially_paid') group by currency
          ), drafts as (
            select currency, count(*) as draft from invoices where user_id = $1 and status = 'draft' group by currency
-         ), invoiced as (
-           select currency, sum(total) as invoiced from invoices
-           where user_id = $1 and status in ('sent', 'partially_paid', 'paid') and issue_date between $3::date and $4::date
+         ), issued as (
+           select currency, sum(total) as issued from invoices
+           where user_id = $1 and status in ('sent', 'partially_paid', 'paid', 'credited')
+             and issue_date between $3::date and $4::date
            group by currency
+         ), credited as (
+           select currency, sum(total) as credited from credit_notes
+           where user_id = $1 and issue_date between $3::date and $4::date
+           group by currency
+         ), invoiced as (
+           select currency, coalesce(issued, 0) - coalesce(credited, 0) as invoiced, credited
+           from issued full join credited using (currency)
          ), collected as (
            select currency, sum(amount) as collected from payments
            where user_id = $1 and paid_at >= ($3::date::timestamp at time zone $5)
@@ -99,8 +110,11 @@ async function main() {
       (select count(*) from invoices where user_id = ${userId}) as invoices,
       (select count(*) from invoices where user_id = ${userId} and status in ('sent', 'partially_paid')) as open,
       (select count(*) from invoices where user_id = ${userId} and status = 'draft') as drafts,
-      (select count(*) from invoices where user_id = ${userId} and status in ('sent', 'partially_paid', 'paid')
+      (select count(*) from invoices where user_id = ${userId} and status in ('sent', 'partially_paid', 'paid', 'credited')
          and issue_date between ${ytd.from}::date and ${ytd.to}::date) as issued,
+      (select count(*) from credit_notes where user_id = ${userId}) as credit_notes,
+      (select count(*) from credit_notes where user_id = ${userId}
+         and issue_date between ${ytd.from}::date and ${ytd.to}::date) as credit_notes_in_period,
       (select count(*) from payments where user_id = ${userId}) as payments,
       (select count(*) from payments where user_id = ${userId}
          and paid_at >= (${ytd.from}::date::timestamp at time zone ${timeZone})
@@ -152,11 +166,13 @@ async function main() {
       '  (`db/migrations/20261126210000_report_rollups.ts`) keep four small tables in the transaction of every',
       '  write: `report_open_balances` (open invoices per currency and due date: amount due and count),',
       '  `report_draft_counts` (per currency, updated at commit so that creating drafts does not queue on it),',
-      '  `report_daily_totals` (per day and currency: totals of invoices issued that day, payments received that',
-      '  UTC day) and `report_monthly_totals` (the same per calendar month). Their primary keys carry the sums, so',
-      '  the reports read index pages only.',
-      '- Outstanding, overdue, the counts and the aging buckets read `report_open_balances` (a few hundred rows);',
-      '  invoiced reads the month rows of the whole months of the period and the day rows of the rest.',
+      '  `report_daily_totals` (per day and currency: totals of invoices issued that day, of credit notes issued',
+      '  that day, payments received that UTC day) and `report_monthly_totals` (the same per calendar month). Their',
+      '  primary keys carry the sums, so the reports read index pages only',
+      '  (`db/migrations/20261202110000_report_credits.ts` added the credit notes).',
+      '- Outstanding, overdue, the counts and the aging buckets read `report_open_balances` (a few hundred rows;',
+      '  open amounts net of credit notes); invoiced (less the credit notes issued in the period) reads the month',
+      '  rows of the whole months of the period and the day rows of the rest.',
       "- Collected is summed by the calendar day of `paid_at` in the profile's time zone, which can change, so the",
       '  table keeps UTC days. A local period rarely starts or ends at a UTC midnight: each end is moved to the',
       '  nearest UTC midnight, the whole months and days in between come from the totals, and the payments',
@@ -174,8 +190,9 @@ async function main() {
         `${server!['version']} (shared_buffers ${server!['shared_buffers']}, work_mem ${server!['work_mem']}), ` +
         'warm cache, one connection, `jit = off`.',
       `- Busy user (time zone ${timeZone}, today ${today}): ${count(facts!['invoices'])} invoices, ` +
-        `${count(facts!['open'])} open, ${count(facts!['drafts'])} drafts, ${count(facts!['payments'])} payments; in the ` +
-        `year to date ${count(facts!['issued'])} invoices issued and ${count(facts!['paid_in_period'])} payments.`,
+        `${count(facts!['open'])} open, ${count(facts!['drafts'])} drafts, ${count(facts!['payments'])} payments, ` +
+        `${count(facts!['credit_notes'])} credit notes; in the year to date ${count(facts!['issued'])} invoices ` +
+        `issued, ${count(facts!['credit_notes_in_period'])} credit notes and ${count(facts!['paid_in_period'])} payments.`,
       `- Its report rows: ${count(facts!['open_rows'])} open-balance rows, ${count(facts!['draft_rows'])} draft counts, ` +
         `${count(facts!['day_rows'])} day rows (${count(facts!['day_rows_in_period'])} in the year to date), ` +
         `${count(facts!['month_rows'])} month rows.`,

@@ -1,7 +1,7 @@
 /**
  * The raw floor of the benchmarks: a bare `Bun.serve` and postgres.js, with no framework, authentication,
  * validation, rate limit or logging, answering the same JSON as the API for the same reads of one user (the
- * user id is fixed at start): the invoice by primary key with its items and payments (the SQL of
+ * user id is fixed at start): the invoice by primary key with its items, payments and credit notes (the SQL of
  * `invoiceView`), the list page (the same keyset query, filters and cursor), and `/health`. What the API costs
  * above this floor is what its layers cost.
  *
@@ -36,11 +36,12 @@ const pool = (settings: Record<string, string> = {}) =>
 const sql = pool()
 const listSql = pool({ plan_cache_mode: 'force_custom_plan' })
 
-const VIEW = `select "i".*, i.status in ('sent', 'partially_paid') and i.due_date < (now() at time zone u.timezone)::date as "is_overdue", (select coalesce(json_agg(agg), '[]') from (select "it"."id", "it"."description", "it"."quantity", "it"."unit_price", "it"."tax_rate", "it"."subtotal", "it"."discount", "it"."tax", "it"."total" from "invoice_items" as "it" where "it"."invoice_id" = "i"."id" order by "it"."position") as agg) as "items", (select coalesce(json_agg(agg), '[]') from (select "p"."id", "p"."amount", "p"."paid_at", "p"."method", "p"."reference", "p"."created_at" from "payments" as "p" where "p"."invoice_id" = "i"."id" order by "p"."created_at", "p"."id") as agg) as "payments", "c"."name" as "customer_name", "c"."email" as "customer_email", "c"."tax_id" as "customer_tax_id", "c"."address" as "customer_address", "u"."company_name" as "profile_company_name", "u"."profile_email" as "profile_email", "u"."phone" as "profile_phone", "u"."tax_id" as "profile_tax_id", "u"."address" as "profile_address" from "invoices" as "i" inner join "users" as "u" on "u"."id" = "i"."user_id" inner join "customers" as "c" on "c"."id" = "i"."customer_id"`
+const VIEW = `select "i".*, i.status in ('sent', 'partially_paid') and i.due_date < (now() at time zone u.timezone)::date as "is_overdue", (select coalesce(json_agg(agg), '[]') from (select "it"."id", "it"."description", "it"."quantity", "it"."unit_price", "it"."tax_rate", "it"."subtotal", "it"."discount", "it"."tax", "it"."total" from "invoice_items" as "it" where "it"."invoice_id" = "i"."id" order by "it"."position") as agg) as "items", (select coalesce(json_agg(agg), '[]') from (select "p"."id", "p"."invoice_id", "p"."amount", "p"."paid_at", "p"."method", "p"."reference", "p"."created_at" from "payments" as "p" where "p"."invoice_id" = "i"."id" order by "p"."created_at", "p"."id") as agg) as "payments", (select coalesce(json_agg(agg), '[]') from (select "cn"."id", "cn"."number", "cn"."total", "cn"."issued_at" from "credit_notes" as "cn" where "cn"."invoice_id" = "i"."id" order by "cn"."number_seq") as agg) as "credit_notes", "c"."name" as "customer_name", "c"."email" as "customer_email", "c"."tax_id" as "customer_tax_id", "c"."address" as "customer_address", "u"."company_name" as "profile_company_name", "u"."profile_email" as "profile_email", "u"."phone" as "profile_phone", "u"."tax_id" as "profile_tax_id", "u"."address" as "profile_address" from "invoices" as "i" inner join "users" as "u" on "u"."id" = "i"."user_id" inner join "customers" as "c" on "c"."id" = "i"."customer_id"`
 
 type Row = Record<string, unknown> & {
   items: Record<string, unknown>[]
   payments: Record<string, unknown>[]
+  credit_notes: Record<string, unknown>[]
 }
 
 const iso = (value: unknown) => (value instanceof Date ? value : new Date(value as string)).toISOString()
@@ -51,6 +52,7 @@ function toInvoice(row: Row) {
   const draft = row['status'] === 'draft'
   const total = Number(row['total'])
   const amountPaid = Number(row['amount_paid'])
+  const creditedTotal = Number(row['credited_total'])
   return {
     id: row['id'],
     number: row['number'],
@@ -96,10 +98,18 @@ function toInvoice(row: Row) {
     taxTotal: Number(row['tax_total']),
     total,
     amountPaid,
-    amountDue: total - amountPaid,
+    creditedTotal,
+    amountDue: Math.max(0, total - amountPaid - creditedTotal),
     isOverdue: row['is_overdue'],
+    creditNotes: row.credit_notes.map((note) => ({
+      id: note['id'],
+      number: note['number'],
+      total: Number(note['total']),
+      issuedAt: iso(note['issued_at']),
+    })),
     payments: row.payments.map((payment) => ({
       id: payment['id'],
+      invoiceId: payment['invoice_id'],
       amount: Number(payment['amount']),
       paidAt: iso(payment['paid_at']),
       method: payment['method'],

@@ -10,6 +10,9 @@
  *   revenue
  *   create                 POST /api/v1/invoices with 10 items, spread over 64 other users
  *   send                   POST /api/v1/invoices/{id}/mark-as-sent on those drafts, round-robin over the users
+ *   credit-note            POST /api/v1/invoices/{id}/credit-notes for the busy user: one unit of one line (of
+ *                          quantity 2 or more) of a different issued, not yet credited invoice each time, at the
+ *                          run's connections and then at one connection
  *
  * and, beside each read, the floor's answer to the same request in the same run. Then each list variant alone
  * and every API scenario again at one connection (service time rather than queueing), the peak RSS of the
@@ -24,7 +27,9 @@
  * --log-level (warn), --only, --profile, --keep (keep the temporary directory: logs, profiles), --force (a
  * database whose name does not start with invoice_bench). BENCH_CODE, if set, describes the code measured (for
  * a tree that is not a git work tree). The run changes the database: `create` adds drafts
- * to the 64 users and `send` issues them; the busy user's data, which every read uses, stays as seeded.
+ * to the 64 users and `send` issues them; `credit-note` credits a unit of a few thousand of the busy user's
+ * invoices (notes dated today, after every read scenario of the run); the rest of the busy user's data, which
+ * every read uses, stays as seeded.
  */
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -55,8 +60,11 @@ const SCENARIOS = [
   'revenue',
   'create',
   'send',
+  'credit-note',
   'light',
 ]
+/** Invoices offered to `credit-note`: far more than either of its windows can use. */
+const CREDIT_POOL = 20_000
 
 type Sql = postgres.Sql<Record<string, never>>
 
@@ -386,6 +394,7 @@ interface Report {
   variants: { variant: ListVariant; api: Measured; floor: Measured }[]
   light: Row[]
   sendDrafts: string
+  creditNotes: string
   /** Scenarios during which the API process ended and was started again. */
   interruptions: string[]
   finalHwmKb: number
@@ -554,6 +563,7 @@ function render(report: Report): string {
     ),
     '',
     report.sendDrafts,
+    ...(report.creditNotes ? ['', report.creditNotes] : []),
   ]
   if (report.variants.length > 0) {
     sections.push(
@@ -973,6 +983,61 @@ async function main() {
       }
     }
 
+    let creditNotes = ''
+    let creditLight: Row | undefined
+    if (options.only.has('credit-note')) {
+      // One unit of the first line of quantity ≥ 2 of each of CREDIT_POOL issued invoices never credited: every
+      // request is a partial credit of its own invoice (no 422 for a line or an invoice credited away), so the
+      // notes queue only where the API makes them queue: on the user's row, for the next CN number.
+      const pool = await sql`
+        select i.id, l.item_id from (
+          select id from invoices
+          where user_id = ${busyId} and status in ('sent', 'partially_paid', 'paid') and credited_total = 0
+          order by random() limit ${Math.round(CREDIT_POOL * 1.2)}) i
+        cross join lateral (
+          select it.id as item_id from invoice_items it
+          where it.invoice_id = i.id and it.quantity >= 2 order by it.position limit 1) l
+        limit ${CREDIT_POOL}`
+      const creditRequests: LoadRequest[] = pool.map((row) => ({
+        method: 'POST' as const,
+        path: `/api/v1/invoices/${row['id']}/credit-notes`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          reason: 'product_unsatisfactory',
+          items: [{ invoiceItemId: row['item_id'], quantity: 1 }],
+        }),
+      }))
+      // The run's connections take 80 %, one connection the rest: either is many times what its window uses.
+      const share = Math.floor(creditRequests.length * 0.8)
+      const measured = await run(
+        'credit-note (API)',
+        spec('credit-note', api, creditRequests.slice(0, share), { order: 'once' }),
+      )
+      const title = 'POST /api/v1/invoices/{id}/credit-notes (one unit of one line)'
+      rows.push({ id: 'credit-note', title, api: measured })
+      const one = await run(
+        'credit-note (API, 1 connection)',
+        spec('credit-note', api, creditRequests.slice(share), {
+          connections: 1,
+          durationSeconds: options.lightSeconds,
+          warmupSeconds: 1,
+          order: 'once',
+        }),
+      )
+      creditLight = { id: 'credit-note', title, api: one }
+      const issued = (m: Measured) => (m.result.statuses['201'] ?? 0).toLocaleString('en-US')
+      const ranOut = [measured, one].some((m) => m.result.exhausted)
+      creditNotes =
+        'Credit notes were issued by the busy user (one user row, locked for each CN- number) against ' +
+        `${creditRequests.length.toLocaleString('en-US')} of its issued invoices never credited before, in ` +
+        'random order, each once: one unit of its first line of quantity 2 or more, so each note is a partial ' +
+        'credit priced by the line rules; PDFs rendered and stored on local disk. ' +
+        `${issued(measured)} issued in the measured window at ${options.connections} connections (of ` +
+        `${share.toLocaleString('en-US')} offered, warm-up included), ${issued(one)} at 1 connection` +
+        (ranOut ? ' — **the invoices ran out before the window ended**.' : '; the invoices did not run out.')
+      console.log(`  ${creditNotes}`)
+    }
+
     if (options.only.has('variants')) {
       console.log(`List variants alone (1 connection, ${options.variantSeconds} s each)`)
       for (const variant of variants) {
@@ -1007,6 +1072,7 @@ async function main() {
         light.push({ id: 'send', title: 'POST /api/v1/invoices/{id}/mark-as-sent', api: s })
       }
     }
+    if (creditLight) light.push(creditLight)
 
     const finalHwmKb = Math.max(context.apiPeakKb, memoryOf(apiProcess.pid).hwmKb || 0)
     for (const child of children.reverse()) {
@@ -1034,6 +1100,7 @@ async function main() {
       variants: variantRows,
       light,
       sendDrafts,
+      creditNotes,
       interruptions,
       finalHwmKb,
       loadBefore,

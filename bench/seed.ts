@@ -31,6 +31,15 @@
  *   following; issued invoices have their frozen `billTo`/`from` and PDF metadata (no PDF object is stored:
  *   the PDF link route would render it again on first request).
  * - invoice_events: created, sent, payment_recorded, paid and voided, as the API would have written them.
+ * - credit_notes and credit_note_items: about 3 % of the issued invoices (sent, partially paid or paid)
+ *   credited after their sending and their last payment, up to 45 days later and spread evenly up to now
+ *   (recent invoices are credited less often): 40 % in full (status `credited`), 45 % partially (some
+ *   lines, whole units of some of them), 15 % partially and then, later, the rest (`credited` in two notes).
+ *   Lines are priced as `creditLine` (src/shared/money/credits.ts) prices them: the first credit of a line is
+ *   the rule amounts of its quantity, the credit that exhausts a line takes what is left of it. Numbered in the
+ *   user's CN- series in the order they were issued; `credited_total`, the status, `paid_at` (an invoice whose
+ *   payments and credits cover it becomes paid), `applied_to_balance`/`refund_due` and the `credited` (and
+ *   `paid`) events follow the notes one after the other, as the API would have applied them.
  *
  * How: the indexes and constraints of the four large tables (invoices, invoice_items, payments,
  * invoice_events) are dropped after their definitions are saved in `bench_seed_ddl`, the rows are generated
@@ -38,10 +47,13 @@
  * --jobs sessions, foreign keys added NOT VALID and validated) and a fingerprint of the catalog is compared
  * with the one taken before. A run that dies midway leaves `bench_seed_ddl` behind, and the next run puts the
  * schema back from it first. Loading runs with `session_replication_role = replica` (no triggers; it needs a
- * superuser), and the report tables are then rebuilt in one pass by `report_rebuild_rollups()`. Ends with
- * VACUUM (ANALYZE) (index-only scans need the visibility map), a CHECKPOINT, consistency checks (gapless
- * numbers, totals = sums of lines, amount paid = sum of payments, a sample recomputed with the API's money
- * module) and the sizes.
+ * superuser), and the report tables are then rebuilt in one pass by `report_rebuild_rollups()` (credit notes
+ * included). The foreign keys that point into the four tables (credit notes to invoices and their lines) are
+ * dropped and restored with them. Ends with VACUUM (ANALYZE) (index-only scans need the visibility map), a
+ * CHECKPOINT, consistency checks (gapless invoice and credit-note numbers, totals = sums of lines, amount paid
+ * = sum of payments, credited total = sum of credit notes, statuses that follow the balance, credits within
+ * their lines, a sample of invoices recomputed with the API's money module and of credit lines with its
+ * `creditLine`, and the database's own deferred credit-note check run again on a sample) and the sizes.
  */
 import { parseArgs } from 'node:util'
 import { Kysely } from 'kysely'
@@ -50,12 +62,13 @@ import postgres from 'postgres'
 import { migrateToLatest } from '../db/migrator'
 import type { DB } from '../db/schema'
 import { stableSub } from '../src/lib/auth/dev-issuer'
-import { computeInvoice } from '../src/shared/money'
+import { computeInvoice, creditLine, parseDecimal3 } from '../src/shared/money'
 import { foldForSearch, searchTextOf } from '../src/shared/search'
 import {
   COMPANY_KINDS,
   COMPANY_SUFFIXES,
   COMPANY_WORDS,
+  CREDIT_MEMOS,
   FIRST_NAMES,
   ITEM_DESCRIPTIONS,
   LAST_NAMES,
@@ -78,8 +91,17 @@ const STAGING_TABLES = [
   'bench_seed_payments',
   'bench_seed_paid',
   'bench_seed_final',
+  'bench_seed_credited',
+  'bench_seed_credit_lines',
+  'bench_seed_credit_items',
+  'bench_seed_credit_notes',
 ] as const
 const CUSTOMER_POOL = 5_000
+/**
+ * The chance of an issued invoice (sent, partially paid, paid) to be credited, less for the recent ones (see
+ * stageCreditNotes): about 3 % of them are.
+ */
+const CREDIT_CHANCE = 0.04
 
 interface Options {
   invoices: number
@@ -420,6 +442,7 @@ async function restoreSchema(sql: Sql, jobs: number): Promise<void> {
 
 async function truncateAll(sql: Sql) {
   await sql`truncate users, customers, idempotency_keys, invoices, invoice_items, payments, invoice_events,
+                     credit_notes, credit_note_items, invoice_number_skips,
                      report_open_balances, report_draft_counts, report_daily_totals, report_monthly_totals
             restart identity cascade`
 }
@@ -637,6 +660,9 @@ async function stageTotalsAndPayments(sql: Sql) {
     create unlogged table bench_seed_final with (autovacuum_enabled = false) as
     select i.*, t.subtotal, t.discount_total, t.tax_total, t.total,
            coalesce(p.amount_paid, 0)::bigint as amount_paid, p.last_paid_at, coalesce(p.payments, 0) as payments,
+           case when i.status = 'paid' then p.last_paid_at end as paid_at,
+           -- Set by stageCreditNotes for the credited invoices.
+           0::bigint as credited_total, 0 as credit_notes, null::timestamptz as credited_at,
            case when i.number_seq is not null
                 then u.invoice_prefix || lpad(i.number_seq::text, greatest(4, length(i.number_seq::text)), '0') end
              as number
@@ -653,7 +679,7 @@ function insertInvoices(sql: Sql, [from, to]: [number, number]) {
   return sql`
     insert into invoices (id, user_id, customer_id, number, number_seq, status, currency, issue_date, due_date,
                           discount_percent, notes, bill_to, seller, search_text, subtotal, discount_total,
-                          tax_total, total, amount_paid, pdf_key, pdf_sha256, pdf_size, pdf_generated_at,
+                          tax_total, total, amount_paid, credited_total, pdf_key, pdf_sha256, pdf_size, pdf_generated_at,
                           sent_at, paid_at, voided_at, version, created_at, updated_at)
     select f.id, f.user_id, f.customer_id, f.number, f.number_seq, f.status, f.currency, f.issue_date, f.due_date,
            f.discount_percent, f.notes,
@@ -663,17 +689,15 @@ function insertInvoices(sql: Sql, [from, to]: [number, number]) {
                 then jsonb_build_object('companyName', u.company_name, 'email', u.profile_email, 'phone', u.phone,
                                         'taxId', u.tax_id, 'address', u.address) end,
            coalesce(lower(f.number), '') || E'\n' || c.folded_name,
-           f.subtotal, f.discount_total, f.tax_total, f.total, f.amount_paid,
+           f.subtotal, f.discount_total, f.tax_total, f.total, f.amount_paid, f.credited_total,
            case when f.status <> 'draft'
                 then 'invoices/' || f.user_id || '/' || f.id || '/' || md5(f.id::text || 'pdf') || '.pdf' end,
            case when f.status <> 'draft' then encode(sha256(convert_to(f.id::text, 'UTF8')), 'hex') end,
            case when f.status <> 'draft' then 24000 + f.n_items * 850 + abs(hashtext(f.id::text)) % 4000 end,
-           f.sent_at, f.sent_at,
-           case when f.status = 'paid' then f.last_paid_at end,
-           f.voided_at,
-           1 + (f.status <> 'draft')::int + f.payments + (f.status = 'void')::int,
+           f.sent_at, f.sent_at, f.paid_at, f.voided_at,
+           1 + (f.status <> 'draft')::int + f.payments + (f.status = 'void')::int + f.credit_notes,
            f.created_at,
-           greatest(f.created_at, f.sent_at, f.last_paid_at, f.voided_at)
+           greatest(f.created_at, f.sent_at, f.last_paid_at, f.voided_at, f.credited_at)
     from bench_seed_final f
     join bench_seed_customers c on c.id = f.customer_id
     join users u on u.id = f.user_id
@@ -704,17 +728,225 @@ async function insertEvents(sql: Sql, [from, to]: [number, number]) {
     insert into invoice_events (invoice_id, user_id, type, at, actor_id, data)
     select id, user_id, 'paid', least(now(), last_paid_at + interval '3 hours'), user_id,
            jsonb_build_object('amountPaid', amount_paid)
-    from bench_seed_final f where ${chunk} and status = 'paid' order by last_paid_at`
+    from bench_seed_final f where ${chunk} and amount_paid = total and payments > 0 order by last_paid_at`
   await sql`
     insert into invoice_events (invoice_id, user_id, type, at, actor_id)
     select id, user_id, 'voided', voided_at, user_id
     from bench_seed_final f where ${chunk} and status = 'void' order by voided_at`
 }
 
+/**
+ * Credit notes of about 3 % of the issued invoices (CREDIT_CHANCE), staged before the invoices are inserted (their
+ * credited total, status, paid_at and version follow from the notes). Reads the lines from invoice_items, which
+ * has no index at this point: one hash join over the table.
+ *
+ * - `bench_seed_credited`: the invoices chosen, their kind (full, partial, twice) and the instants of their
+ *   notes, after the sending, the last payment and the start of the issue date in the user's time zone.
+ * - `bench_seed_credit_lines`: their lines with `q1`, the quantity the first note credits, and its amounts: the
+ *   rule amounts of `q1` (round(q × price), its discount, its tax, each held within the line, as `creditLine`
+ *   does) or, when `q1` is the whole line, the line's own amounts.
+ * - `bench_seed_credit_items`: the lines of the first notes, and of the second notes of the `twice` kind: what is
+ *   left of every line, at the line's amounts less what the first note took.
+ * - `bench_seed_credit_notes`: one row per note with its sums, the invoice's balance before it (so applied to
+ *   balance, refund due and the status after it), its number in the user's series (ordered by issue instant)
+ *   and its issue date in the user's time zone.
+ */
+async function stageCreditNotes(sql: Sql) {
+  await sql`
+    create unlogged table bench_seed_credited with (autovacuum_enabled = false) as
+    with base as materialized (
+      select f.id as invoice_id, f.user_id, f.customer_id, f.currency, f.discount_percent, f.n_items, f.total,
+             f.amount_paid, f.status, u.timezone,
+             greatest(f.sent_at, f.last_paid_at, f.issue_date::timestamp at time zone u.timezone) as earliest,
+             random() as r_kind, random() as r_anchor, random() as r_lag1, random() as r_lag2,
+             random() as r_reason1, random() as r_reason2, random() as r_memo, random() as r_window
+      from bench_seed_final f join users u on u.id = f.user_id
+      where f.status in ('sent', 'partially_paid', 'paid') and random() < ${CREDIT_CHANCE}
+    ), timed as (
+      select b.*,
+             case when r_kind < 0.40 then 'full' when r_kind < 0.85 then 'partial' else 'twice' end as kind,
+             floor(r_anchor * n_items)::int as anchor,
+             -- Uniform over the time there is (clamping a longer lag to it would pile notes up on the last days).
+             earliest + r_lag1 * least(interval '45 days', (now() - earliest) * 0.9) as first_at
+      from base b
+      -- An invoice issued "today" in a zone still on yesterday's date cannot be credited on or after its issue date.
+      -- One with less than 45 days since its sending or last payment is credited less often, in proportion: the
+      -- notes are spread evenly up to now instead of crowding the last days (where every recent invoice's window
+      -- ends).
+      where earliest < now() - interval '1 hour'
+        and r_window < least(1, date_part('epoch', now() - earliest) / date_part('epoch', interval '45 days'))
+    )
+    select t.*, first_at + greatest(interval '1 minute', r_lag2 * least(interval '30 days', (now() - first_at) * 0.9))
+             as second_at
+    from timed t`
+
+  // within(v, limit): v moved toward zero until it lies between 0 and the line's amount (creditLine's `within`).
+  const within = (value: postgres.PendingQuery<postgres.Row[]>, limit: string) => sql`
+    case when ${sql(limit)} >= 0 then least(greatest(${value}, 0), ${sql(limit)})
+         else greatest(least(${value}, 0), ${sql(limit)}) end`
+  await sql`
+    create unlogged table bench_seed_credit_lines with (autovacuum_enabled = false) as
+    select q.*,
+           case when q1 = quantity then subtotal else ${within(sql`rule_subtotal`, 'subtotal')} end as s1,
+           case when q1 = quantity then discount else ${within(sql`rule_discount`, 'discount')} end as d1,
+           case when q1 = quantity then tax else ${within(sql`rule_tax`, 'tax')} end as x1
+    from (
+      select d.*, round((d.rule_subtotal - d.rule_discount) * d.tax_rate / 100)::bigint as rule_tax
+      from (
+        select s.*, round(s.rule_subtotal * s.discount_percent / 100)::bigint as rule_discount
+        from (
+          select p.*, round(p.q1 * p.unit_price)::bigint as rule_subtotal
+          from (
+            select r.invoice_id, r.kind, r.invoice_item_id, r.user_id, r.position, r.description, r.quantity,
+                   r.unit_price, r.tax_rate, r.subtotal, r.discount, r.tax, r.total, r.discount_percent,
+                   (case when r.kind = 'full' then r.quantity
+                         when not (r.r_pick < 0.5 or r.position = r.anchor) then 0
+                         when r.quantity > 1 and r.r_part < 0.7
+                           then least(r.quantity, greatest(1, floor(r.quantity * r.r_frac)))
+                         else r.quantity end)::numeric(13,3) as q1
+            from (
+              select c.invoice_id, c.kind, c.anchor, c.discount_percent, it.id as invoice_item_id, it.user_id,
+                     it.position, it.description, it.quantity, it.unit_price, it.tax_rate, it.subtotal, it.discount,
+                     it.tax, it.total, random() as r_pick, random() as r_part, random() as r_frac
+              from bench_seed_credited c join invoice_items it on it.invoice_id = c.invoice_id
+              offset 0
+            ) r
+          ) p
+        ) s
+      ) d
+    ) q`
+
+  await sql`
+    create unlogged table bench_seed_credit_items with (autovacuum_enabled = false) as
+    select invoice_id, k, invoice_item_id, user_id,
+           (row_number() over (partition by invoice_id, k order by position) - 1)::int as position,
+           description, quantity, unit_price, tax_rate, subtotal, discount, tax, subtotal - discount + tax as total
+    from (
+      select invoice_id, 1 as k, invoice_item_id, user_id, position, description, q1 as quantity, unit_price,
+             tax_rate, s1 as subtotal, d1 as discount, x1 as tax
+      from bench_seed_credit_lines where q1 > 0
+      union all
+      select invoice_id, 2, invoice_item_id, user_id, position, description, quantity - q1, unit_price, tax_rate,
+             subtotal - s1, discount - d1, tax - x1
+      from bench_seed_credit_lines where kind = 'twice' and q1 < quantity
+    ) x`
+  // A note must total more than 0: an invoice whose note would not (lines of a fraction of a cent) is not credited.
+  await sql`
+    delete from bench_seed_credited where invoice_id in (
+      select invoice_id from bench_seed_credit_items group by invoice_id, k having sum(total) <= 0)`
+  await sql`delete from bench_seed_credit_items i
+            where not exists (select 1 from bench_seed_credited c where c.invoice_id = i.invoice_id)`
+
+  await sql`
+    create unlogged table bench_seed_credit_notes with (autovacuum_enabled = false) as
+    with sums as (
+      select invoice_id, k, sum(subtotal)::bigint as subtotal, sum(discount)::bigint as discount_total,
+             sum(tax)::bigint as tax_total, sum(total)::bigint as total, count(*)::int as lines
+      from bench_seed_credit_items group by invoice_id, k
+    ), ordered as (
+      select s.*, c.user_id, c.customer_id, c.currency, c.discount_percent, c.timezone, c.kind,
+             c.total as invoice_total, c.amount_paid,
+             case when s.k = 1 then c.first_at else c.second_at end as issued_at,
+             case when s.k = 1 then c.r_reason1 else c.r_reason2 end as r_reason, c.r_memo,
+             coalesce(sum(s.total) over (partition by s.invoice_id order by s.k
+                                         rows between unbounded preceding and 1 preceding), 0)::bigint
+               as credited_before
+      from sums s join bench_seed_credited c on c.invoice_id = s.invoice_id
+    ), applied as (
+      select o.*, greatest(0, invoice_total - amount_paid - credited_before) as due_before,
+             credited_before + total as credited_after
+      from ordered o
+    ), statuses as (
+      -- statusOf (src/modules/invoices/lifecycle.ts) before and after the note.
+      select a.*, least(total, due_before) as applied_to_balance, total - least(total, due_before) as refund_due,
+             case when credited_before > 0 and credited_before = invoice_total then 'credited'
+                  when invoice_total - amount_paid - credited_before <= 0 then 'paid'
+                  when amount_paid > 0 then 'partially_paid' else 'sent' end as status_before,
+             case when credited_after = invoice_total then 'credited'
+                  when invoice_total - amount_paid - credited_after <= 0 then 'paid'
+                  when amount_paid > 0 then 'partially_paid' else 'sent' end as status_after
+      from applied a
+    )
+    select gen_random_uuid() as id, s.*,
+           (s.issued_at at time zone s.timezone)::date as issue_date,
+           row_number() over (partition by s.user_id order by s.issued_at, s.k, s.invoice_id) as number_seq
+    from statuses s`
+  await sql`create index on bench_seed_credit_notes (invoice_id, k)`
+
+  await sql`
+    update bench_seed_final f
+    set credited_total = s.credited, status = s.status, paid_at = coalesce(f.paid_at, s.became_paid_at),
+        credit_notes = s.notes, credited_at = s.last_at
+    from (
+      select invoice_id, sum(total)::bigint as credited, count(*)::int as notes, max(issued_at) as last_at,
+             (array_agg(status_after order by k desc))[1] as status,
+             min(issued_at) filter (where status_after = 'paid' and status_before <> 'paid') as became_paid_at
+      from bench_seed_credit_notes group by invoice_id
+    ) s
+    where f.id = s.invoice_id`
+}
+
+/** The credit notes and their lines staged by stageCreditNotes, their `credited` and `paid` events. */
+async function insertCreditNotes(sql: Sql) {
+  await sql`
+    insert into credit_notes (id, user_id, invoice_id, customer_id, number, number_seq, reason, memo, currency,
+                              discount_percent, subtotal, discount_total, tax_total, total, applied_to_balance,
+                              refund_due, bill_to, seller, issue_date, issued_at, pdf_key, pdf_sha256, pdf_size,
+                              pdf_generated_at, created_at)
+    select n.id, n.user_id, n.invoice_id, n.customer_id,
+           u.credit_note_prefix || lpad(n.number_seq::text, greatest(4, length(n.number_seq::text)), '0'),
+           n.number_seq,
+           case when n.kind = 'full' and n.k = 1
+                then (array['duplicate', 'duplicate', 'order_change', 'fraudulent', 'other'])[1 + floor(n.r_reason * 5)::int]
+                else (array['product_unsatisfactory', 'product_unsatisfactory', 'order_change', 'other'])[1 + floor(n.r_reason * 4)::int]
+           end,
+           case when n.r_memo < 0.35
+                then (${sql.array([...CREDIT_MEMOS])}::text[])[1 + floor(n.r_memo / 0.35 * ${CREDIT_MEMOS.length})::int] end,
+           n.currency, n.discount_percent, n.subtotal, n.discount_total, n.tax_total, n.total,
+           n.applied_to_balance, n.refund_due,
+           jsonb_build_object('name', c.name, 'email', c.email, 'taxId', c.tax_id, 'address', c.address),
+           jsonb_build_object('companyName', u.company_name, 'email', u.profile_email, 'phone', u.phone,
+                              'taxId', u.tax_id, 'address', u.address),
+           n.issue_date, n.issued_at,
+           'credit-notes/' || n.user_id || '/' || n.id || '/' || md5(n.id::text || 'pdf') || '.pdf',
+           encode(sha256(convert_to(n.id::text, 'UTF8')), 'hex'),
+           21000 + n.lines * 700 + abs(hashtext(n.id::text)) % 3000,
+           n.issued_at, n.issued_at
+    from bench_seed_credit_notes n
+    join bench_seed_customers c on c.id = n.customer_id
+    join users u on u.id = n.user_id
+    order by n.issued_at`
+  await sql`
+    insert into credit_note_items (credit_note_id, user_id, invoice_item_id, position, description, quantity,
+                                   unit_price, tax_rate, subtotal, discount, tax, total)
+    select n.id, i.user_id, i.invoice_item_id, i.position, i.description, i.quantity, i.unit_price, i.tax_rate,
+           i.subtotal, i.discount, i.tax, i.total
+    from bench_seed_credit_items i
+    join bench_seed_credit_notes n on n.invoice_id = i.invoice_id and n.k = i.k
+    order by n.issued_at, i.position`
+  await sql`
+    insert into invoice_events (invoice_id, user_id, type, at, actor_id, data)
+    select invoice_id, user_id, type, at, user_id, data
+    from (
+      select n.invoice_id, n.user_id, 'credited' as type, n.issued_at as at, 0 as o,
+             jsonb_build_object('creditNoteId', n.id, 'number', cn.number, 'total', n.total,
+                                'creditedTotal', n.credited_after, 'status', n.status_after) as data
+      from bench_seed_credit_notes n join credit_notes cn on cn.id = n.id
+      union all
+      select invoice_id, user_id, 'paid', issued_at, 1, jsonb_build_object('amountPaid', amount_paid)
+      from bench_seed_credit_notes where status_after = 'paid' and status_before <> 'paid'
+    ) e
+    order by at, o`
+}
+
 async function updateCounters(sql: Sql) {
   await sql`
     update users u set last_invoice_number = s.last, next_invoice_number = s.last + 1
     from (select user_id, coalesce(max(number_seq), 0) as last from bench_seed_final group by user_id) s
+    where s.user_id = u.id`
+  await sql`
+    update users u set last_credit_note_number = s.last, next_credit_note_number = s.last + 1
+    from (select user_id, max(number_seq) as last from bench_seed_credit_notes group by user_id) s
     where s.user_id = u.id`
 }
 
@@ -741,9 +973,14 @@ async function checks(sql: Sql, busySub: string, expected: Options) {
     select count(*)::int as mismatched from invoices i
     left join (select invoice_id, sum(amount) as paid from payments group by invoice_id) p on p.invoice_id = i.id
     where i.amount_paid <> coalesce(p.paid, 0)
-       or (i.status = 'paid' and i.amount_paid <> i.total)
-       or (i.status = 'partially_paid' and not (i.amount_paid > 0 and i.amount_paid < i.total))
-       or (i.status in ('draft', 'sent', 'void') and i.amount_paid <> 0)`
+       or (i.status = 'paid' and not (i.amount_paid > 0 and i.amount_paid + i.credited_total >= i.total
+                                      and i.credited_total < i.total))
+       or (i.status = 'partially_paid' and not (i.amount_paid > 0 and i.amount_paid + i.credited_total < i.total))
+       or (i.status = 'sent' and not (i.amount_paid = 0 and i.credited_total < i.total))
+       or (i.status = 'credited' and not (i.credited_total > 0 and i.credited_total = i.total))
+       or (i.status in ('draft', 'void') and (i.amount_paid <> 0 or i.credited_total <> 0))
+       or (i.status = 'paid' and i.paid_at is null)
+       or (i.status in ('draft', 'sent', 'partially_paid', 'void') and i.paid_at is not null)`
   const [busy] = await sql`
     select u.id, count(i.*)::int as invoices from users u left join invoices i on i.user_id = u.id
     where u.cognito_sub = ${busySub} group by u.id`
@@ -814,6 +1051,240 @@ async function checks(sql: Sql, busySub: string, expected: Options) {
       `the busy user has ${busy?.['invoices'] ?? 'no'} invoices, not ${expected.busyInvoices}`,
   ].filter(Boolean)
   return { problems, sampled: sample.length, busyId: busy?.['id'] as string | undefined }
+}
+
+/** Money columns of a credit line or an invoice line, as text (int8 arrives as text). */
+interface MoneyText {
+  subtotal: string
+  discount: string
+  tax: string
+  total: string
+}
+
+const moneyOf = (m: MoneyText) => ({
+  subtotal: Number(m.subtotal),
+  discount: Number(m.discount),
+  tax: Number(m.tax),
+  total: Number(m.total),
+})
+
+/**
+ * The credit notes against the invoices, the users' counters and the report tables: numbers gapless in the order
+ * of issue, notes = sums of their lines, credited totals = sums of notes, lines within their invoice lines (and
+ * whole for `credited` invoices), dates, balances and events; a sample of credit lines recomputed with the API's
+ * `creditLine`; and the database's own deferred check (`credit_notes_check`) run again on a sample of invoices, by
+ * deleting and inserting their notes with triggers on, in a transaction rolled back.
+ */
+async function creditChecks(sql: Sql, busyId: string | undefined, expected: Options) {
+  const one = async (query: Promise<postgres.Row[]>) => Number((await query)[0]!['n'])
+  const prefixed = (seq: string, prefix: string) =>
+    sql`${sql(prefix)} || lpad(${sql(seq)}::text, greatest(4, length(${sql(seq)}::text)), '0')`
+  const counts = {
+    numbering: await one(sql`
+      select count(*)::int as n from (
+        select u.last_credit_note_number as last, u.next_credit_note_number as next, count(c.id) as notes,
+               coalesce(max(c.number_seq), 0) as highest, count(distinct c.number_seq) as seqs,
+               count(distinct c.number) as texts,
+               count(*) filter (where c.number <> ${prefixed('c.number_seq', 'u.credit_note_prefix')}) as misnumbered
+        from users u left join credit_notes c on c.user_id = u.id group by u.id) s
+      where notes <> highest or seqs <> notes or texts <> notes or last <> highest or next <> highest + 1
+         or misnumbered > 0`),
+    outOfOrder: await one(sql`
+      select count(*)::int as n from (
+        select issued_at < lag(issued_at) over (partition by user_id order by number_seq) as backwards
+        from credit_notes) x
+      where backwards`),
+    credited: await one(sql`
+      select count(*)::int as n from invoices i
+      left join (select invoice_id, sum(total) as total from credit_notes group by invoice_id) c on c.invoice_id = i.id
+      where i.credited_total <> coalesce(c.total, 0)`),
+    notSums: await one(sql`
+      select count(*)::int as n from credit_notes c
+      left join (select credit_note_id, sum(subtotal) as s, sum(discount) as d, sum(tax) as t, sum(total) as tt
+                 from credit_note_items group by credit_note_id) x on x.credit_note_id = c.id
+      where x.credit_note_id is null or (c.subtotal, c.discount_total, c.tax_total, c.total) <> (x.s, x.d, x.t, x.tt)
+         or c.total <> c.subtotal - c.discount_total + c.tax_total or c.total <= 0
+         or c.applied_to_balance + c.refund_due <> c.total`),
+    notOfInvoice: await one(sql`
+      select count(*)::int as n from credit_notes c
+      join invoices i on i.id = c.invoice_id join users u on u.id = c.user_id
+      where c.issue_date < i.issue_date or c.issue_date <> (c.issued_at at time zone u.timezone)::date
+         or c.issued_at < i.sent_at or c.issued_at > now() or i.status not in ('sent', 'partially_paid', 'paid', 'credited')
+         or (c.user_id, c.customer_id, c.currency, c.discount_percent, c.bill_to)
+            is distinct from (i.user_id, i.customer_id, i.currency, i.discount_percent, i.bill_to)`),
+    linesOfOther: await one(sql`
+      select count(*)::int as n from credit_note_items ci
+      join credit_notes c on c.id = ci.credit_note_id join invoice_items it on it.id = ci.invoice_item_id
+      where it.invoice_id <> c.invoice_id or ci.user_id <> c.user_id
+         or (ci.description, ci.unit_price, ci.tax_rate) <> (it.description, it.unit_price, it.tax_rate)
+         or ci.total <> ci.subtotal - ci.discount + ci.tax`),
+    overLine: await one(sql`
+      select count(*)::int as n from invoice_items it
+      join (select invoice_item_id, sum(quantity) as q, sum(subtotal) as s, sum(discount) as d, sum(tax) as t,
+                   sum(total) as tt from credit_note_items group by invoice_item_id) c on c.invoice_item_id = it.id
+      where c.q > it.quantity or c.s > it.subtotal or c.d > it.discount or c.t > it.tax or c.tt > it.total
+         or least(c.s, c.d, c.t, c.tt) < 0`),
+    creditedNotWhole: await one(sql`
+      select count(*)::int as n from invoices i join invoice_items it on it.invoice_id = i.id
+      left join (select invoice_item_id, sum(quantity) as q, sum(subtotal) as s, sum(discount) as d, sum(tax) as t,
+                        sum(total) as tt from credit_note_items group by invoice_item_id) c on c.invoice_item_id = it.id
+      where i.status = 'credited'
+        and (coalesce(c.q, 0), coalesce(c.s, 0), coalesce(c.d, 0), coalesce(c.t, 0), coalesce(c.tt, 0))
+            <> (it.quantity, it.subtotal, it.discount, it.tax, it.total)`),
+    applied: await one(sql`
+      select count(*)::int as n from (
+        select c.applied_to_balance, c.total,
+               greatest(0, i.total - i.amount_paid - coalesce(sum(c.total) over (partition by c.invoice_id
+                 order by c.number_seq rows between unbounded preceding and 1 preceding), 0)) as due_before
+        from credit_notes c join invoices i on i.id = c.invoice_id) x
+      where applied_to_balance <> least(total, due_before)`),
+    events: await one(sql`
+      select abs((select count(*) from invoice_events where type = 'credited') - (select count(*) from credit_notes))::int
+        as n`),
+    reports: await one(sql`
+      select count(*)::int as n from (
+        select user_id, currency, sum(total) as credited, count(*) as notes from credit_notes group by 1, 2) c
+      full join (select user_id, currency, sum(credited) as credited, sum(credit_notes) as notes
+                 from report_daily_totals group by 1, 2 having sum(credit_notes) <> 0) d using (user_id, currency)
+      where (c.credited, c.notes) is distinct from (d.credited, d.notes)`),
+  }
+  const [totals] = await sql`
+    select (select count(*) from credit_notes)::int as notes, (select count(*) from credit_note_items)::int as lines,
+           (select count(*) from credit_notes where user_id = ${busyId ?? null}::uuid)::int as busy,
+           (select count(*) from invoices where status = 'credited')::int as credited,
+           (select count(distinct invoice_id) from credit_notes)::int as invoices`
+  const notes = Number(totals!['notes'])
+
+  // A sample of credit lines priced again by creditLine, with what earlier notes took of their invoice lines.
+  const sample = await sql<
+    (MoneyText & {
+      discount_percent: string
+      quantity: string
+      line_quantity: string
+      unit_price: string
+      tax_rate: string
+      line: MoneyText
+      earlier_quantity: string
+      earlier: MoneyText
+    })[]
+  >`
+    select c.discount_percent::text, ci.quantity::text, ci.subtotal::text, ci.discount::text, ci.tax::text,
+           ci.total::text, it.quantity::text as line_quantity, it.unit_price::text, it.tax_rate::text,
+           json_build_object('subtotal', it.subtotal::text, 'discount', it.discount::text, 'tax', it.tax::text,
+                             'total', it.total::text) as line,
+           coalesce(e.quantity, 0)::text as earlier_quantity,
+           json_build_object('subtotal', coalesce(e.subtotal, 0)::text, 'discount', coalesce(e.discount, 0)::text,
+                             'tax', coalesce(e.tax, 0)::text, 'total', coalesce(e.total, 0)::text) as earlier
+    from (select * from credit_note_items
+          tablesample bernoulli (${Math.min(100, (3_000 / Math.max(1, Number(totals!['lines']))) * 100)})) ci
+    join credit_notes c on c.id = ci.credit_note_id
+    join invoice_items it on it.id = ci.invoice_item_id
+    cross join lateral (
+      select sum(x.quantity) as quantity, sum(x.subtotal) as subtotal, sum(x.discount) as discount,
+             sum(x.tax) as tax, sum(x.total) as total
+      from credit_note_items x join credit_notes xc on xc.id = x.credit_note_id
+      where x.invoice_item_id = ci.invoice_item_id and xc.user_id = c.user_id and xc.number_seq < c.number_seq
+    ) e
+    limit 2000`
+  let wrongLines = 0
+  let afterEarlier = 0
+  for (const row of sample) {
+    const creditedQuantity = parseDecimal3(row.earlier_quantity)
+    if (creditedQuantity > 0n) afterEarlier++
+    let computed: ReturnType<typeof creditLine> | undefined
+    try {
+      computed = creditLine(
+        {
+          quantity: parseDecimal3(row.line_quantity),
+          unitPrice: Number(row.unit_price),
+          taxRate: row.tax_rate,
+          amounts: moneyOf(row.line),
+          creditedQuantity,
+          credited: moneyOf(row.earlier),
+        },
+        row.discount_percent,
+        parseDecimal3(row.quantity),
+      )
+    } catch {
+      computed = undefined
+    }
+    const stored = moneyOf(row)
+    if (
+      !computed ||
+      computed.subtotal !== stored.subtotal ||
+      computed.discount !== stored.discount ||
+      computed.tax !== stored.tax ||
+      computed.total !== stored.total
+    ) {
+      wrongLines++
+    }
+  }
+
+  // The database's deferred check, run for real: the notes of a sample of invoices deleted and inserted again
+  // with triggers on (this session loads with them off), checked at once, then rolled back.
+  let triggerProblem: string | undefined
+  let triggerNotes = 0
+  const rollback = new Error('rollback')
+  try {
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = origin`
+      await tx`
+        create temp table bench_check_notes on commit drop as
+        select * from credit_notes where invoice_id in (
+          select invoice_id from credit_notes
+          tablesample bernoulli (${Math.min(100, (400 / Math.max(1, notes)) * 100)}) limit 300)
+        union all
+        select * from credit_notes where user_id = ${busyId ?? null}::uuid and invoice_id in (
+          select invoice_id from credit_notes where user_id = ${busyId ?? null}::uuid order by number_seq desc limit 20)`
+      await tx`create temp table bench_check_items on commit drop as
+               select * from credit_note_items where credit_note_id in (select id from bench_check_notes)`
+      await tx`delete from credit_notes where id in (select id from bench_check_notes)`
+      const inserted =
+        await tx`insert into credit_notes select distinct * from bench_check_notes returning id`
+      await tx`insert into credit_note_items select * from bench_check_items`
+      triggerNotes = inserted.length
+      await tx`set constraints all immediate`
+      throw rollback
+    })
+  } catch (error) {
+    if (error !== rollback) triggerProblem = (error as Error).message
+  }
+
+  const problems = [
+    counts.numbering !== 0 &&
+      `${counts.numbering} users whose credit-note numbers have gaps or wrong counters`,
+    counts.outOfOrder !== 0 && `${counts.outOfOrder} credit notes numbered out of their order of issue`,
+    counts.credited !== 0 && `${counts.credited} invoices whose credited total is not the sum of their notes`,
+    counts.notSums !== 0 && `${counts.notSums} credit notes that are not the sums of their lines`,
+    counts.notOfInvoice !== 0 &&
+      `${counts.notOfInvoice} credit notes whose dates, parties or invoice status disagree with their invoice`,
+    counts.linesOfOther !== 0 &&
+      `${counts.linesOfOther} credit lines that do not copy a line of their invoice`,
+    counts.overLine !== 0 && `${counts.overLine} invoice lines credited beyond the line`,
+    counts.creditedNotWhole !== 0 &&
+      `${counts.creditedNotWhole} lines of credited invoices whose credits do not add up to the line`,
+    counts.applied !== 0 && `${counts.applied} credit notes whose amount applied to the balance is wrong`,
+    counts.events !== 0 && `credited events and credit notes differ in number by ${counts.events}`,
+    counts.reports !== 0 && `${counts.reports} users/currencies whose report credits differ from their notes`,
+    wrongLines !== 0 && `${wrongLines} of ${sample.length} sampled credit lines differ from creditLine`,
+    triggerProblem && `the deferred credit-note check failed: ${triggerProblem}`,
+    notes === 0 && 'no credit notes',
+    busyId !== undefined &&
+      expected.busyInvoices >= 10_000 &&
+      Number(totals!['busy']) < 1_000 &&
+      `the busy user has only ${totals!['busy']} credit notes`,
+  ].filter(Boolean) as string[]
+  return {
+    problems,
+    notes,
+    lines: Number(totals!['lines']),
+    busy: Number(totals!['busy']),
+    credited: Number(totals!['credited']),
+    invoices: Number(totals!['invoices']),
+    sampled: sample.length,
+    afterEarlier,
+    triggerNotes,
+  }
 }
 
 async function sizes(sql: Sql) {
@@ -962,6 +1433,18 @@ async function main() {
       (n) => `${count(n)} payments`,
     )
     await step(
+      'credit notes (staging)',
+      async () => {
+        await stageCreditNotes(sql)
+        const [row] = await sql`
+          select count(*)::int as notes, count(distinct invoice_id)::int as invoices,
+                 count(*) filter (where user_id = (select id from bench_seed_users where idx = 1))::int as busy
+          from bench_seed_credit_notes`
+        return row as { notes: number; invoices: number; busy: number }
+      },
+      (r) => `${count(r.notes)} notes on ${count(r.invoices)} invoices (busy user: ${count(r.busy)})`,
+    )
+    await step(
       'invoices',
       async () => {
         await parallel(
@@ -983,7 +1466,16 @@ async function main() {
       },
       count,
     )
-    await step('invoice number counters', () => updateCounters(sql))
+    await step(
+      'credit notes, their lines and events',
+      async () => {
+        await insertCreditNotes(sql)
+        const [row] = await sql`select count(*)::bigint::text as n from credit_note_items`
+        return row!['n'] as string
+      },
+      (n) => `${count(n)} credit lines`,
+    )
+    await step('invoice and credit-note number counters', () => updateCounters(sql))
     await step(
       'report totals',
       async () => {
@@ -1013,6 +1505,8 @@ async function main() {
           'invoice_events',
           'invoices',
           'payments',
+          'credit_notes',
+          'credit_note_items',
           'customers',
           'users',
           'idempotency_keys',
@@ -1032,6 +1526,16 @@ async function main() {
       (r) => (r.problems.length === 0 ? `all consistent (${r.sampled} invoices recomputed)` : 'PROBLEMS'),
     )
     for (const problem of result.problems) console.log(`    ✗ ${problem}`)
+    const credits = await step(
+      'credit notes: numbers, sums, lines, balances',
+      () => creditChecks(sql, result.busyId, options),
+      (r) =>
+        r.problems.length === 0
+          ? `all consistent (${count(r.sampled)} credit lines recomputed, ${count(r.afterEarlier)} after an ` +
+            `earlier credit; the deferred check passed on ${count(r.triggerNotes)} notes inserted again)`
+          : 'PROBLEMS',
+    )
+    for (const problem of credits.problems) console.log(`    ✗ ${problem}`)
 
     const { tables, databaseBytes } = await sizes(sql)
     const statuses =
@@ -1048,10 +1552,14 @@ async function main() {
       `  statuses: ${statuses.map((s) => `${s['status']} ${((s['n'] / options.invoices) * 100).toFixed(1)} %`).join(', ')}`,
     )
     console.log(
+      `  credit notes: ${count(credits.notes)} (${count(credits.lines)} lines) on ${count(credits.invoices)} ` +
+        `invoices, ${count(credits.credited)} of them credited in full; the busy user has ${count(credits.busy)}`,
+    )
+    console.log(
       `Done in ${elapsed(started)}. Busy user ${result.busyId} (${BUSY_EMAIL}): ` +
         `TOKEN=$(bun run token ${BUSY_EMAIL} | tail -1)`,
     )
-    if (result.problems.length > 0) process.exitCode = 1
+    if (result.problems.length > 0 || credits.problems.length > 0) process.exitCode = 1
   } finally {
     await sql.end({ timeout: 5 })
   }

@@ -256,3 +256,15 @@ export const NOTES = [
   'Merci pour votre confiance.',
   'Reverse charge: VAT to be accounted for by the recipient.',
 ] as const
+
+/** Memos of credit notes (some multi-line, as the API allows). */
+export const CREDIT_MEMOS = [
+  'Goods returned in their original packaging.',
+  'Service not delivered as agreed.\nCredited in agreement with the customer.',
+  'Gutschrift für die retournierte Ware.',
+  'Avoir pour annulation partielle de la commande.',
+  'Invoice issued twice by mistake.',
+  'Скидка за задержку поставки.',
+  '納品遅延のため一部返金します。',
+  'Goodwill credit after the outage of 14 March.',
+] as const
