@@ -172,7 +172,8 @@ export async function runScript(target: ServerTarget, source: ScriptSource, prel
   let producer: ChildProcess | undefined
   let producerExit: Promise<number> | undefined
   let producerStderr = () => ''
-  let stream: Readable
+  // Each stage in the one pipeline, so a failure anywhere (a read error, a damaged gzip) ends it.
+  const stages: (Readable | Transform)[] = []
   if (source.kind === 'custom') {
     producer = spawn('pg_restore', ['--no-owner', '--no-privileges', '--file=-', source.file], {
       env: { ...process.env },
@@ -182,17 +183,18 @@ export async function runScript(target: ServerTarget, source: ScriptSource, prel
     producerExit = exited(producer).catch((error: unknown) => {
       throw missingProgram('pg_restore', error)
     })
-    stream = producer.stdout!
+    stages.push(producer.stdout!)
   } else {
-    stream = createReadStream(source.file)
-    if (source.gzip) stream = stream.pipe(createGunzip())
-    if (source.dropTransactionTimeout) stream = stream.pipe(withoutTransactionTimeout())
+    stages.push(createReadStream(source.file))
+    if (source.gzip) stages.push(createGunzip())
+    if (source.dropTransactionTimeout) stages.push(withoutTransactionTimeout())
   }
 
   let failure: string | undefined
   try {
     psql.stdin!.write(`BEGIN;\n${prelude}\n`)
-    await pipeline(stream, psql.stdin!, { end: false })
+    // Node's pipeline takes any number of stages; its declared overloads stop at a fixed count.
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(...stages, psql.stdin!, { end: false })
   } catch (error) {
     failure = (error as Error).message
   }
