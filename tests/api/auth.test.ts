@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { generateKeyPair, SignJWT } from 'jose'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { TEST_CLIENT_ID } from '../helpers/jwks'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 let t: TestApp
 beforeAll(async () => {

@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { treaty } from '@elysiajs/eden'
 import { createTestApp, type TestApp } from '../helpers/app'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 // The README's "Clients" section, run: a TypeScript client typed by `type App` through Eden Treaty.
 // Nothing here casts an answer: if `App` lost its routes, this file would not type-check.

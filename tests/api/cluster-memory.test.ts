@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -7,6 +7,9 @@ import { createLogger } from '../../src/lib/logger'
 import { HEADER_PARSER_LIMIT_FLAG } from '../../src/plugins/request-limits'
 import type { LogLine } from '../helpers/app'
 import { ROOT, serverEnv } from '../helpers/server-process'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 const usesPostgres = process.env['TEST_DATABASE_EMBEDDED'] !== '1'
 const onLinux = process.platform === 'linux'

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -15,6 +15,9 @@ import type { LogLine } from '../helpers/app'
 import { testDatabaseUrl } from '../helpers/database'
 import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from '../helpers/jwks'
 import { type Outage, startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 const CONNECT_TIMEOUT_SECONDS = 2
 const QUERY_TIMEOUT_MS = 1_500

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -19,6 +19,9 @@ import { createTestApp, type TestApp } from '../helpers/app'
 import { startTestIssuer, TEST_CLIENT_ID } from '../helpers/jwks'
 import { S3RVER_CREDENTIALS, startS3rver } from '../helpers/s3rver'
 import { ROOT, serverEnv } from '../helpers/server-process'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 // `db:verify` (src/ops/verify, scripts/db-verify.ts) over data written through the API: nothing to report;
 // then each invariant broken in turn, inside a transaction that is rolled back (the database is shared by

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -7,6 +7,9 @@ import { Elysia } from 'elysia'
 import { LocalDiskStorage } from '../../src/lib/storage/index.ts'
 import { filesModule } from '../../src/modules/files/index.ts'
 import { AppError } from '../../src/shared/errors.ts'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 let dataDir: string
 let clock: Date

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { CustomerCreate } from '../../src/modules/customers/model'
 import type { Invoice, InvoiceCreate, InvoiceListQuery, InvoicePatch } from '../../src/modules/invoices/model'
 import type { ProfilePatch } from '../../src/modules/me/model'
 import { todayIn } from '../../src/shared/dates'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { edenClient } from '../helpers/eden'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 let t: TestApp
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -12,6 +12,9 @@ import { formatMoney } from '../../src/shared/money'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { edenClient } from '../helpers/eden'
 import { extractPdfText } from '../helpers/pdf-text'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 let t: TestApp
 beforeAll(async () => {

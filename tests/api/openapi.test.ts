@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { FormatRegistry } from '@sinclair/typebox'
 import Ajv2020 from 'ajv/dist/2020'
 import addFormats from 'ajv-formats'
@@ -7,6 +7,9 @@ import { ERROR_STATUS, type ErrorCode } from '../../src/shared/errors'
 import { fastFormats } from '../../src/shared/formats'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { compileContract } from '../helpers/contract'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 let t: TestApp
 let doc: Document

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { crossTenant } from '../../src/lib/db'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { edenClient } from '../helpers/eden'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 let t: TestApp
 beforeAll(async () => {

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { sql } from 'kysely'
 import { crossTenant } from '../../src/lib/db'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { dayIn, invoiceFactory } from '../helpers/invoice-factory'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 // The reports read totals that triggers keep (db/migrations/20261126210000_report_rollups.ts,
 // 20261202110000_report_credits.ts). These tests hold those totals against a recount of the invoices, payments and

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { sql } from 'kysely'
 import { type DatabaseHandle, openDatabase } from '../../src/lib/db'
 import { createLogger } from '../../src/lib/logger'
 import type { LogLine } from '../helpers/app'
 import { testDatabaseUrl } from '../helpers/database'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 const SLOW_QUERY_MS = 40
 const SECRET = 'customer-secret-4242'

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { InvalidKeyError, S3Storage } from '../../src/lib/storage/index.ts'
 import { type S3rverHandle, startS3rver } from '../helpers/s3rver.ts'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 const newKey = () => `invoices/${randomUUID()}/${randomUUID()}.pdf`

@@ -16,7 +16,7 @@ setDefaultTimeout(30_000)
 
 let t: TestApp
 beforeAll(async () => {
-  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' })
+  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' }, { queue: true })
 })
 afterAll(async () => {
   // Nothing here is meant to be delivered: the endpoints go (their deliveries with them), so that a worker of

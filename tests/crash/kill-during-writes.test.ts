@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -11,6 +11,9 @@ import { createStorage } from '../../src/lib/storage'
 import { formatViolation, verifyDatabase } from '../../src/ops/verify'
 import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from '../helpers/jwks'
 import { ROOT, readLines, serverEnv } from '../helpers/server-process'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 // A real server process killed with SIGKILL in the middle of concurrent mark-as-sent calls, payments, credit
 // notes (partial ones interleaved with payments on the same invoices, full ones raced by payments) and

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -10,6 +10,9 @@ import { createLogger } from '../../src/lib/logger'
 import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from '../helpers/jwks'
 import { ROOT, readLines, serverEnv } from '../helpers/server-process'
 import { type Received, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 // The outbox under a real process death (API.md "Webhooks": "no change without its event even if the process
 // dies right after the commit"): the API runs as `bun src/index.ts` on its own database, is SIGKILLed right after

@@ -9,7 +9,7 @@
  * FUZZ_SEED sets the seed (printed with every failure), FUZZ_RUNS the number of random requests
  * (default 1500), e.g. `FUZZ_RUNS=10000 bun test tests/fuzz`.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import fc from 'fast-check'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { calibrate } from './calibrate'
@@ -17,6 +17,9 @@ import { authCases, hostileTokenCases, type NewCase, randomArbitrary, sweepCases
 import { Runner } from './oracle'
 import { type RouteSpec, routesOf } from './routes'
 import { World } from './world'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261201)
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1500)

@@ -37,7 +37,12 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: { workers?: boolean } = {},
+  options: {
+    /** Start the job queue, for tests that enqueue (a webhook endpoint makes every change enqueue a delivery). */
+    queue?: boolean
+    /** Start the workers too (implies `queue`): deliveries, overdue announcements, clean-ups. */
+    workers?: boolean
+  } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'invoice-api-test-'))
   const issuer = await startTestIssuer()
@@ -63,9 +68,13 @@ export async function createTestApp(
     timeoutMs: config.storageTimeoutMs,
   })
   const verifier = await createVerifier(config, logger)
+  // A real queue, started only where a test enqueues: pg-boss's maintenance on the pool would otherwise run
+  // beside every test (pool-exhaustion tests among them) for nothing.
   const jobs = createJobQueue({ db: database.db, databaseUrl: config.databaseUrl, logger })
-  await declareQueues(jobs, config)
-  await jobs.start()
+  if (options.queue || options.workers) {
+    await declareQueues(jobs, config)
+    await jobs.start()
+  }
   const deps: AppDeps = { config, logger, database, storage, verifier, jobs }
   const app = createApp(deps)
   // Workers only where a test asks: otherwise jobs queue up unworked, and tests see the outbox as written.

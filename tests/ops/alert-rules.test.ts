@@ -1,5 +1,8 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import path from 'node:path'
+
+// A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
+setDefaultTimeout(30_000)
 
 const ROOT = path.resolve(import.meta.dir, '../..')
 const DIR = path.join(ROOT, 'ops/prometheus')
