@@ -25,6 +25,11 @@ ENV NODE_ENV=production \
     DATA_DIR=/app/data \
     BUN_JSC_forceRAMSize=536870912
 WORKDIR /app
+# pg_dump, pg_restore and psql for `bun run db:backup` / `db:restore` on the machine itself (Debian's client:
+# PostgreSQL 15 on bookworm; a newer server needs the client of its own major version from apt.postgresql.org).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=deps --chown=bun:bun /app/node_modules ./node_modules
 COPY --chown=bun:bun package.json bun.lock tsconfig.json ./
 # Copied from the stage that type-checked them, so the check cannot be skipped.
