@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Subprocess } from 'bun'
 import type { Logger } from './lib/logger'
+import { mergeExpositions } from './lib/metrics'
 
 /** Set by the supervisor on the processes it starts: the worker's number, from 1. */
 export const WORKER_ENV = 'CLUSTER_WORKER'
@@ -20,6 +21,76 @@ interface ListeningMessage {
 /** Tells the supervisor the worker serves, and on which port (the first worker picks it when PORT=0). */
 export function reportListening(port: number): void {
   process.send?.({ type: 'listening', port } satisfies ListeningMessage)
+}
+
+/**
+ * The metrics messages. A worker scraped on `/metrics` asks its supervisor (`metrics-request`), which asks every
+ * listening worker for its own exposition (`metrics-collect`, answered by `metrics-report`), labels each with
+ * `worker="<n>"`, merges them and answers (`metrics-answer`).
+ */
+type MetricsMessage =
+  | { type: 'metrics-request'; id: number }
+  | { type: 'metrics-answer'; id: number; text: string }
+  | { type: 'metrics-collect'; id: number }
+  | { type: 'metrics-report'; id: number; text?: string; error?: string }
+
+const isMetricsMessage = (message: unknown): message is MetricsMessage => {
+  const candidate = message as { type?: unknown; id?: unknown } | null
+  return (
+    typeof candidate?.type === 'string' &&
+    candidate.type.startsWith('metrics-') &&
+    typeof candidate.id === 'number'
+  )
+}
+
+/** How long the supervisor waits for each worker's metrics; a worker that takes longer is left out. */
+export const WORKER_METRICS_TIMEOUT_MS = 2_000
+
+/** The label that sets the series of one worker apart from the others of its instance. */
+export const workerLabel = (worker: number) => `worker="${worker}"`
+
+/**
+ * In a worker: answers the supervisor's requests for this process's metrics (`render`), and returns what
+ * `/metrics` should answer, the metrics of every worker of the instance, each series labelled with its worker.
+ * Without an answer from the supervisor within `timeoutMs` (it is gone or stuck), this worker's alone.
+ */
+export function clusterMetrics(
+  worker: number,
+  render: () => Promise<string>,
+  timeoutMs = WORKER_METRICS_TIMEOUT_MS + 2_000,
+): () => Promise<string> {
+  const pending = new Map<number, (text: string | undefined) => void>()
+  let nextId = 0
+  process.on('message', (message: unknown) => {
+    if (!isMetricsMessage(message)) return
+    if (message.type === 'metrics-collect') {
+      const { id } = message
+      render().then(
+        (text) => process.send?.({ type: 'metrics-report', id, text } satisfies MetricsMessage),
+        (error: unknown) =>
+          process.send?.({ type: 'metrics-report', id, error: String(error) } satisfies MetricsMessage),
+      )
+    } else if (message.type === 'metrics-answer') {
+      pending.get(message.id)?.(message.text)
+    }
+  })
+  const alone = async () => mergeExpositions([{ label: workerLabel(worker), text: await render() }])
+  return async () => {
+    const id = ++nextId
+    const answer = new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs)
+      pending.set(id, (text) => {
+        clearTimeout(timer)
+        resolve(text)
+      })
+    })
+    try {
+      if (!process.send?.({ type: 'metrics-request', id } satisfies MetricsMessage)) return await alone()
+      return (await answer) ?? (await alone())
+    } finally {
+      pending.delete(id)
+    }
+  }
 }
 
 /** Runs `stop` when the supervisor is gone (even killed with SIGKILL), so that no worker outlives it. */
@@ -77,6 +148,8 @@ export interface SupervisorOptions {
    * this long, so that a limit below a fresh worker's footprint cannot replace workers in a loop.
    */
   memoryReplaceIntervalMs?: number
+  /** How long a scrape waits for each worker's metrics; a worker that does not answer in time is left out. */
+  metricsTimeoutMs?: number
 }
 
 export interface Supervisor {
@@ -127,6 +200,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     maxWorkerMemoryMb,
     memoryCheckIntervalMs = 5_000,
     memoryReplaceIntervalMs = 60_000,
+    metricsTimeoutMs = WORKER_METRICS_TIMEOUT_MS,
   } = options
   const env = options.env ?? process.env
   const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({
@@ -150,6 +224,13 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     resolveExited = resolve
   })
   let firstListening: (port: number) => void = () => {}
+  /** Workers that listen, and so answer requests for their metrics. */
+  const listening = new WeakSet<Subprocess>()
+  /** Requests for one worker's metrics, by message id. */
+  const collecting = new Map<number, (report: { text?: string; error?: string }) => void>()
+  let nextCollectId = 0
+  /** Per slot: scrapes that lacked its worker's metrics (no answer in time, or an error). */
+  const scrapeFailures = new Map<number, number>(slots.map((slot) => [slot.id, 0]))
 
   const running = (): { slot: Slot; child: Subprocess }[] => [
     ...slots.flatMap((slot) =>
@@ -169,10 +250,15 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       stdin: 'ignore',
       stdout: 'inherit',
       stderr: 'inherit',
-      ipc(message: unknown) {
-        const listening = message as Partial<ListeningMessage> | null
-        if (listening?.type === 'listening' && typeof listening.port === 'number') {
-          firstListening(listening.port)
+      ipc(message: unknown, child: Subprocess) {
+        if (isMetricsMessage(message)) {
+          onMetricsMessage(child, message)
+          return
+        }
+        const listens = message as Partial<ListeningMessage> | null
+        if (listens?.type === 'listening' && typeof listens.port === 'number') {
+          listening.add(child)
+          firstListening(listens.port)
           onListening?.()
         }
       },
@@ -188,6 +274,77 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         }
       },
     })
+  }
+
+  function onMetricsMessage(child: Subprocess, message: MetricsMessage): void {
+    if (message.type === 'metrics-report') {
+      collecting.get(message.id)?.(message)
+    } else if (message.type === 'metrics-request') {
+      const { id } = message
+      void instanceMetrics().then((text) => {
+        try {
+          child.send({ type: 'metrics-answer', id, text } satisfies MetricsMessage)
+        } catch {
+          // The worker exited meanwhile.
+        }
+      })
+    }
+  }
+
+  /** One worker's own metrics, or undefined when it fails or does not answer within `metricsTimeoutMs`. */
+  function collect(slot: Slot, child: Subprocess): Promise<string | undefined> {
+    const id = ++nextCollectId
+    return new Promise<string | undefined>((resolve) => {
+      const failed = (reason: string, error?: string) => {
+        collecting.delete(id)
+        clearTimeout(timer)
+        scrapeFailures.set(slot.id, (scrapeFailures.get(slot.id) ?? 0) + 1)
+        logger.warn(
+          { worker: slot.id, pid: child.pid, reason, ...(error ? { error } : {}) },
+          'worker metrics missing from the scrape',
+        )
+        resolve(undefined)
+      }
+      const timer = setTimeout(() => failed(`no answer within ${metricsTimeoutMs} ms`), metricsTimeoutMs)
+      collecting.set(id, (report) => {
+        if (report.text === undefined) return failed('error', report.error)
+        collecting.delete(id)
+        clearTimeout(timer)
+        resolve(report.text)
+      })
+      try {
+        child.send({ type: 'metrics-collect', id } satisfies MetricsMessage)
+      } catch (error) {
+        failed('exited', String(error))
+      }
+    })
+  }
+
+  /**
+   * The metrics of the instance: those of the worker serving each slot (a replaced worker still draining is left
+   * out, so that no two processes report one worker's series), each labelled with its worker, and the
+   * supervisor's own.
+   */
+  async function instanceMetrics(): Promise<string> {
+    const serving = slots.flatMap((slot) =>
+      slot.process && listening.has(slot.process) ? [{ slot, child: slot.process }] : [],
+    )
+    const texts = await Promise.all(serving.map(({ slot, child }) => collect(slot, child)))
+    const parts: { label?: string; text: string }[] = serving.flatMap(({ slot }, i) => {
+      const text = texts[i]
+      return text === undefined ? [] : [{ label: workerLabel(slot.id), text }]
+    })
+    const failures = [...scrapeFailures].map(
+      ([id, count]) => `cluster_scrape_failures_total{${workerLabel(id)}} ${count}`,
+    )
+    parts.push({
+      text: [
+        '# HELP cluster_scrape_failures_total Scrapes of /metrics that lack the series of a worker: it did not answer in time, or failed',
+        '# TYPE cluster_scrape_failures_total counter',
+        ...failures,
+      ].join('\n'),
+    })
+    return mergeExpositions(parts)
   }
 
   function startWorker(slot: Slot): void {

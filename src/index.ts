@@ -1,6 +1,6 @@
 import { migrateToLatest } from '../db/migrator'
 import { createApp } from './app'
-import { clusterWorker, onSupervisorGone, reportListening, startSupervisor } from './cluster'
+import { clusterMetrics, clusterWorker, onSupervisorGone, reportListening, startSupervisor } from './cluster'
 import { type Config, ConfigError, loadConfig } from './config'
 import { createDeps } from './deps'
 import { openDatabase } from './lib/db'
@@ -46,6 +46,9 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     logger.fatal({ err: error }, 'start-up failed')
     process.exit(1)
   })
+  // A worker's `/metrics` (on either port) answers for every worker of the instance, through the supervisor.
+  const { metrics } = deps
+  if (worker !== undefined && metrics) metrics.exposeFrom(clusterMetrics(worker, () => metrics.render()))
 
   const app = createApp(deps).listen({
     port: config.port,

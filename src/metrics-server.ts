@@ -6,7 +6,8 @@ import { AppError, errorBody } from './shared/errors'
 
 /**
  * `/metrics` alone on `METRICS_PORT`, for a scraper on a private network (Fly's `[metrics]`); the API's port
- * then has no such route. A token, when also configured, is still required.
+ * then has no such route. A token, when also configured, is still required. Workers of one supervisor share the
+ * port, and whichever answers serves the metrics of all of them (`Metrics.expose`, cluster.ts).
  */
 export function serveMetrics(options: {
   port: number

@@ -19,8 +19,14 @@ export interface Metrics {
   watchQueue(depth: () => Promise<Record<string, { queued: number; active: number }>>): void
   /** `route` is the route template (`/api/v1/customers/:id`), never the requested path. */
   observeRequest(method: string, route: string, status: number, seconds: number): void
-  /** Every metric in the Prometheus text format. */
+  /** Every metric of this process in the Prometheus text format. */
   render(): Promise<string>
+  /**
+   * What `/metrics` answers: `render()`, unless `exposeFrom` gave another source (a cluster worker answers with
+   * the metrics of every worker of its instance, see cluster.ts).
+   */
+  expose(): Promise<string>
+  exposeFrom(source: (() => Promise<string>) | undefined): void
   readonly contentType: string
 }
 
@@ -83,6 +89,8 @@ export function createMetrics(options: { database?: DatabaseHandle } = {}): Metr
   })
   if (options.database) describePool(options.database, registers)
   const http = new HttpMetrics()
+  const render = async () => (await registry.metrics()) + http.render()
+  let exposition: (() => Promise<string>) | undefined
 
   return {
     registry,
@@ -95,7 +103,11 @@ export function createMetrics(options: { database?: DatabaseHandle } = {}): Metr
       depth = read
     },
     observeRequest: (method, route, status, seconds) => http.observe(method, route, status, seconds),
-    render: async () => (await registry.metrics()) + http.render(),
+    render,
+    expose: () => (exposition ?? render)(),
+    exposeFrom: (source) => {
+      exposition = source
+    },
     contentType: registry.contentType,
   }
 }
@@ -166,6 +178,66 @@ class HttpMetrics {
     }
     return `\n${duration.join('\n')}\n\n${total.join('\n')}\n\n${errors.join('\n')}\n`
   }
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/
+const COMMENT = /^#\s*(HELP|TYPE)\s+([a-zA-Z_:][a-zA-Z0-9_:]*)/
+
+interface Family {
+  help: string | undefined
+  type: string | undefined
+  samples: string[]
+}
+
+/**
+ * Several expositions (Prometheus text) as one: each part's samples get its `label` (`worker="2"`) so that the
+ * series of different processes never mix, and the samples of one metric family are grouped under a single
+ * HELP and TYPE, as the format requires. Parts without a label are taken as they are.
+ */
+export function mergeExpositions(parts: readonly { label?: string; text: string }[]): string {
+  const families = new Map<string, Family>()
+  const family = (name: string) => {
+    let found = families.get(name)
+    if (!found) {
+      found = { help: undefined, type: undefined, samples: [] }
+      families.set(name, found)
+    }
+    return found
+  }
+  for (const { label, text } of parts) {
+    let current: { name: string; family: Family } | undefined
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue
+      if (line.startsWith('#')) {
+        const comment = COMMENT.exec(line)
+        if (!comment) continue
+        const name = comment[2]!
+        current = { name, family: family(name) }
+        if (comment[1] === 'HELP') current.family.help ??= line
+        else current.family.type ??= line
+        continue
+      }
+      const name = METRIC_NAME.exec(line)?.[0]
+      if (!name) continue
+      // A histogram's or summary's samples (`_bucket`, `_sum`, `_count`) belong to the family above them.
+      const target = current && name.startsWith(current.name) ? current.family : family(name)
+      target.samples.push(label ? withLabel(line, name, label) : line)
+    }
+  }
+  const out: string[] = []
+  for (const { help, type, samples } of families.values()) {
+    if (help) out.push(help)
+    if (type) out.push(type)
+    out.push(...samples)
+  }
+  return `${out.join('\n')}\n`
+}
+
+function withLabel(line: string, name: string, label: string): string {
+  const rest = line.slice(name.length)
+  if (rest.startsWith('{}')) return `${name}{${label}}${rest.slice(2)}`
+  if (rest.startsWith('{')) return `${name}{${label},${rest.slice(1)}`
+  return `${name}{${label}}${rest}`
 }
 
 const escapeLabel = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))

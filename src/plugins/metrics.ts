@@ -14,7 +14,10 @@ export interface MetricsAccess {
   port: number | undefined
 }
 
-/** The Prometheus text, or 401 when a token is configured and the request does not carry it. */
+/**
+ * The Prometheus text (`Metrics.expose`: with workers, that of the whole instance), or 401 when a token is
+ * configured and the request does not carry it.
+ */
 export function metricsReader(metrics: Metrics, token: string | undefined) {
   const expected = token === undefined ? undefined : digest(token)
   return async (request: Request): Promise<string> => {
@@ -27,7 +30,7 @@ export function metricsReader(metrics: Metrics, token: string | undefined) {
         })
       }
     }
-    return metrics.render()
+    return metrics.expose()
   }
 }
 
