@@ -2,14 +2,17 @@ import type { Config } from './config'
 import { crossTenant, type Database } from './lib/db'
 import type { JobQueue } from './lib/jobs'
 import type { Logger } from './lib/logger'
+import { createStorage, type ObjectStorage, S3Storage } from './lib/storage'
 import { announceOverdue } from './modules/invoices/overdue'
 import { deliver } from './modules/webhooks/deliver'
 import { createOutbox, DELIVER_JOB, type DeliverJob } from './modules/webhooks/outbox'
 import { deleteEventsBefore } from './modules/webhooks/repository'
 import { EVENT_RETENTION_DAYS } from './modules/webhooks/service'
+import { removeOrphanedDocuments } from './ops/orphans'
 
 export const OVERDUE_JOB = 'invoices-overdue'
 export const EVENTS_CLEANUP_JOB = 'events-cleanup'
+export const ORPHANS_JOB = 'documents-orphans'
 
 /** How each queue is worked; declared by every process, so that any can enqueue before workers start. */
 /**
@@ -32,6 +35,7 @@ export async function declareQueues(
   await jobs.declare(DELIVER_JOB, deliveryQueue(config))
   await jobs.declare(OVERDUE_JOB, SINGLE)
   await jobs.declare(EVENTS_CLEANUP_JOB, SINGLE)
+  await jobs.declare(ORPHANS_JOB, SINGLE)
 }
 
 export interface WorkerDeps {
@@ -39,12 +43,15 @@ export interface WorkerDeps {
   jobs: JobQueue
   logger: Logger
   config: Readonly<Config>
+  /** The documents' store, for the orphan clean-up; by default one made from `config` for each run. */
+  storage?: ObjectStorage
   onWebhookAttempt?: (outcome: 'succeeded' | 'retrying' | 'failed') => void
 }
 
 /**
  * The background work of the API, on the job queue: webhook deliveries, the overdue announcements (every
- * 5 minutes, so each time zone's midnight is met soon after it passes) and the event log's clean-up (daily).
+ * 5 minutes, so each time zone's midnight is met soon after it passes), the event log's clean-up and the removal
+ * of orphaned document objects (daily).
  * Every process of every instance works the same queues; each job is done by one of them.
  */
 export async function startWorkers(deps: WorkerDeps): Promise<void> {
@@ -64,6 +71,22 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
     )
     if (removed > 0) logger.info({ removed }, 'events past retention removed')
   })
+  await jobs.work(ORPHANS_JOB, SINGLE, async () => {
+    const storage =
+      deps.storage ??
+      (await createStorage({
+        s3: config.s3,
+        dataDir: config.dataDir,
+        publicBaseUrl: config.publicUrl,
+        timeoutMs: config.storageTimeoutMs,
+      }))
+    try {
+      await removeOrphanedDocuments(db, storage, logger)
+    } finally {
+      if (storage !== deps.storage && storage instanceof S3Storage) storage.destroy()
+    }
+  })
   await jobs.schedule(OVERDUE_JOB, '*/5 * * * *')
   await jobs.schedule(EVENTS_CLEANUP_JOB, '17 3 * * *')
+  await jobs.schedule(ORPHANS_JOB, '41 4 * * *')
 }

@@ -12,6 +12,7 @@ export {
   type ObjectStorage,
   type SignedUrl,
   type SignedUrlOptions,
+  type StoredObject,
 } from './types.ts'
 
 export type Storage = S3Storage | LocalDiskStorage

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import type { Dirent } from 'node:fs'
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { signLink, verifyLink } from './signing.ts'
 import {
   assertValidKey,
   assertValidTtl,
+  isValidKey,
   type ObjectStorage,
   type SignedUrl,
   type SignedUrlOptions,
+  type StoredObject,
 } from './types.ts'
 
 export interface LocalDiskStorageOptions {
@@ -112,6 +115,49 @@ export class LocalDiskStorage implements ObjectStorage {
     } finally {
       await file.close()
       await rm(probe, { force: true })
+    }
+  }
+
+  /**
+   * Walks the folder the prefix names (`invoices/` walks `<root>/invoices`; `inv` walks the root and filters),
+   * folder by folder, names sorted. Symbolic links and names that are no valid key segment (temp files, probes)
+   * are skipped; a file removed while the walk passes is left out.
+   */
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1)
+    if (folder !== '') assertValidKey(folder.slice(0, -1))
+    yield* this.walk(folder, prefix)
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(key))
+    } catch (error) {
+      if (!isMissing(error)) throw error
+    }
+  }
+
+  private async *walk(folder: string, prefix: string): AsyncIterable<StoredObject> {
+    let entries: Dirent[]
+    try {
+      entries = await readdir(join(this.root, folder), { withFileTypes: true })
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return
+      throw error
+    }
+    const names = entries.filter((e) => isValidKey(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1))
+    for (const entry of names) {
+      const key = `${folder}${entry.name}`
+      if (entry.isDirectory()) {
+        if (`${key}/`.startsWith(prefix)) yield* this.walk(`${key}/`, prefix)
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        try {
+          const info = await stat(join(this.root, key))
+          yield { key, size: info.size, lastModified: info.mtime }
+        } catch (error) {
+          if (!isMissing(error)) throw error
+        }
+      }
     }
   }
 

@@ -1,7 +1,9 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -14,6 +16,7 @@ import {
   type ObjectStorage,
   type SignedUrl,
   type SignedUrlOptions,
+  type StoredObject,
 } from './types.ts'
 
 export interface S3StorageOptions {
@@ -31,7 +34,11 @@ export interface S3StorageOptions {
   timeoutMs: number
   /** Attempts per call, first one included; 1–3, default 2. */
   maxAttempts?: number | undefined
+  /** Keys per ListObjectsV2 page; 1–1,000, default 1,000. */
+  listPageSize?: number | undefined
 }
+
+const LIST_PAGE_SIZE = 1000
 
 const isNotFound = (error: unknown) =>
   error instanceof S3ServiceException &&
@@ -43,6 +50,7 @@ export class S3Storage implements ObjectStorage {
   private readonly client: S3Client
   private readonly timeoutMs: number
   private readonly serverSideEncryption: 'AES256' | 'aws:kms' | undefined
+  private readonly listPageSize: number
 
   constructor(opts: S3StorageOptions) {
     const maxAttempts = Math.min(Math.max(opts.maxAttempts ?? 2, 1), 3)
@@ -50,6 +58,7 @@ export class S3Storage implements ObjectStorage {
     this.bucket = opts.bucket
     this.timeoutMs = opts.timeoutMs
     this.serverSideEncryption = opts.serverSideEncryption
+    this.listPageSize = Math.min(Math.max(opts.listPageSize ?? LIST_PAGE_SIZE, 1), LIST_PAGE_SIZE)
     this.client = new S3Client({
       region: opts.region ?? 'us-east-1',
       endpoint: opts.endpoint,
@@ -120,6 +129,34 @@ export class S3Storage implements ObjectStorage {
 
   async check(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), this.options())
+  }
+
+  /** ListObjectsV2, a page of up to `listPageSize` keys per request (each bounded like any call), in key order. */
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    let token: string | undefined
+    do {
+      const command = new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: prefix,
+        MaxKeys: this.listPageSize,
+        ContinuationToken: token,
+      })
+      const page = await this.client.send(command, this.options())
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue
+        yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date() }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key)
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), this.options())
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+    }
   }
 
   /** Closes pooled connections; call on shutdown. */

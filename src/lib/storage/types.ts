@@ -9,6 +9,14 @@ export interface SignedUrlOptions {
   ttlSeconds: number
 }
 
+/** One object as a listing gives it. */
+export interface StoredObject {
+  key: string
+  /** Bytes. */
+  size: number
+  lastModified: Date
+}
+
 export interface ObjectStorage {
   readonly kind: 's3' | 'local'
   put(key: string, body: Uint8Array, contentType: string): Promise<void>
@@ -19,6 +27,14 @@ export interface ObjectStorage {
   signedDownloadUrl(key: string, opts: SignedUrlOptions): Promise<SignedUrl>
   /** Readiness probe: resolves when the store can be written to, throws otherwise. */
   check(): Promise<void>
+  /**
+   * Every object whose key starts with `prefix` (e.g. `invoices/`), fetched page by page as it is iterated;
+   * objects written or removed meanwhile may or may not appear. Keys this store would not accept (see
+   * `isValidKey`) are included where the store holds any (S3); local temp files are not.
+   */
+  list(prefix: string): AsyncIterable<StoredObject>
+  /** Removes the object; a missing one is no error. */
+  delete(key: string): Promise<void>
 }
 
 const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
