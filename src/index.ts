@@ -66,6 +66,7 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     jobs: deps.jobs,
     logger,
     config,
+    storage: deps.storage,
     onWebhookAttempt: (outcome) => deps.metrics?.webhookAttempts.inc({ outcome }),
   })
   const parserFlags = [...process.execArgv, process.env['BUN_OPTIONS'] ?? '']
