@@ -31,7 +31,12 @@ export async function createVerifier(config: Readonly<Config>, logger: Logger): 
 export async function createDeps(
   config: Readonly<Config>,
   logger: Logger,
-  options: { migrate?: boolean; embeddedInMemory?: boolean } = {},
+  options: {
+    migrate?: boolean
+    embeddedInMemory?: boolean
+    /** False leaves the job queue created but not started (tests that hold every pooled connection). */
+    startJobs?: boolean
+  } = {},
 ): Promise<AppDeps> {
   const database = await openDatabase(config, logger, { embeddedInMemory: options.embeddedInMemory ?? false })
   try {
@@ -56,7 +61,7 @@ export async function createDeps(
         metrics.jobDuration.observe({ queue: name, outcome: ok ? 'completed' : 'failed' }, seconds),
     })
     await declareQueues(jobs, config)
-    await jobs.start()
+    if (options.startJobs ?? true) await jobs.start()
     metrics.watchQueue(() => jobs.depth())
     return { config, logger, database, storage, verifier, metrics, jobs }
   } catch (error) {

@@ -69,7 +69,8 @@ beforeAll(async () => {
       logs.push(JSON.parse(line) as LogLine)
     },
   })
-  deps = await createDeps(config, logger, { migrate: false })
+  // The queue is not started: its maintenance would share the pool this file holds whole.
+  deps = await createDeps(config, logger, { migrate: false, startJobs: false })
   app = createApp(deps)
   token = await issuer.sign({})
 })
