@@ -5,6 +5,10 @@ import openapiTS, { astToString } from 'openapi-typescript'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { ROOT } from '../helpers/server-process'
 
+// Servers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default timeout reaches only the
+// first file).
+setDefaultTimeout(30_000)
+
 // The README's "Clients" section, run: types generated from /docs/json with openapi-typescript, the snippet
 // type-checked with the project's TypeScript against them, then the same calls made with openapi-fetch.
 
@@ -21,10 +25,6 @@ afterAll(async () => {
 
 const SNIPPET = `import createClient from 'openapi-fetch'
 import type { paths } from './invoice-api'
-
-// Servers, queues and receivers take seconds on a busy 2-core machine (tests/setup.ts: a preload's default
-// timeout reaches only the first file).
-setDefaultTimeout(30_000)
 
 export async function tour(baseUrl: string, token: string) {
   const client = createClient<paths>({ baseUrl, headers: { authorization: \`Bearer \${token}\` } })
