@@ -21,6 +21,9 @@ const EVENT_TYPES = sql`('customer.created', 'customer.updated', 'customer.delet
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against the database as it was then
 export async function up(db: Kysely<any>): Promise<void> {
+  // Stamping every overdue invoice reads all of them: on a million it outlasts the API's statement timeout.
+  // The migrator runs in one transaction, so this lifts the bound for this migration only.
+  await sql`set local statement_timeout = 0`.execute(db)
   await sql`create table events (
     seq bigserial primary key,
     id uuid not null unique default gen_random_uuid(),
