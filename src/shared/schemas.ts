@@ -127,6 +127,10 @@ export const PageLimit = t.Optional(
     default: DEFAULT_PAGE_SIZE,
   }),
 )
+/** The `nextCursor` of every list answer. */
+export const NextCursor = () =>
+  Nullable(t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }))
+
 export const PageCursor = t.Optional(
   t.String({ description: 'The `nextCursor` of the previous page; a value the API did not answer is a 400' }),
 )

@@ -4,6 +4,7 @@ import '../../shared/formats'
 import { MAX_QUANTITY } from '../../shared/money'
 import {
   literals,
+  NextCursor,
   Nullable,
   named,
   OptionalNullable,
@@ -115,9 +116,7 @@ export const CreditNoteList = named(
   'CreditNoteList',
   t.Object({
     data: t.Array(CreditNote),
-    nextCursor: Nullable(
-      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
-    ),
+    nextCursor: NextCursor(),
   }),
 )
 

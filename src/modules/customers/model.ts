@@ -2,6 +2,7 @@ import { t } from 'elysia'
 import {
   Address,
   AddressInput,
+  NextCursor,
   Nullable,
   named,
   OptionalNullable,
@@ -111,8 +112,6 @@ export const CustomerList = named(
   'CustomerList',
   t.Object({
     data: t.Array(Customer),
-    nextCursor: Nullable(
-      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
-    ),
+    nextCursor: NextCursor(),
   }),
 )

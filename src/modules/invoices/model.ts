@@ -5,6 +5,7 @@ import { MAX_QUANTITY, MAX_UNIT_PRICE, MIN_UNIT_PRICE } from '../../shared/money
 import {
   Address,
   literals,
+  NextCursor,
   Nullable,
   named,
   OptionalNullable,
@@ -226,9 +227,7 @@ export const InvoiceList = named(
   'InvoiceList',
   t.Object({
     data: t.Array(Invoice),
-    nextCursor: Nullable(
-      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
-    ),
+    nextCursor: NextCursor(),
   }),
 )
 

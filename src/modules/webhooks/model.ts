@@ -3,6 +3,7 @@ import { t } from 'elysia'
 import '../../shared/formats'
 import {
   literals,
+  NextCursor,
   Nullable,
   named,
   OptionalNullable,
@@ -61,9 +62,7 @@ export const EventList = named(
   'EventList',
   t.Object({
     data: t.Array(Event),
-    nextCursor: Nullable(
-      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
-    ),
+    nextCursor: NextCursor(),
   }),
 )
 
@@ -161,9 +160,7 @@ export const WebhookEndpointList = named(
   'WebhookEndpointList',
   t.Object({
     data: t.Array(WebhookEndpoint),
-    nextCursor: Nullable(
-      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
-    ),
+    nextCursor: NextCursor(),
   }),
 )
 
@@ -193,9 +190,7 @@ export const DeliveryList = named(
   'WebhookDeliveryList',
   t.Object({
     data: t.Array(Delivery),
-    nextCursor: Nullable(
-      t.String({ description: 'Pass as `cursor` for the next page; null on the last one' }),
-    ),
+    nextCursor: NextCursor(),
   }),
 )
 
