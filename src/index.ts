@@ -6,6 +6,7 @@ import { createDeps } from './deps'
 import { openDatabase } from './lib/db'
 import { createLogger, type Logger } from './lib/logger'
 import { serveMetrics } from './metrics-server'
+import { closeWebhookConnections } from './modules/webhooks/sender'
 import { BODY_LIMIT_BYTES } from './plugins/errors'
 import { HEADER_PARSER_LIMIT_FLAG } from './plugins/request-limits'
 import { startWorkers } from './workers'
@@ -113,6 +114,7 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
       await app.stop(false)
       // Jobs in flight finish (or are released to another process) before the pool they use closes.
       await deps.jobs.stop({ timeoutMs: Math.max(1_000, config.shutdownTimeoutMs - 2_000) })
+      closeWebhookConnections()
       await metricsServer?.stop(true)
       await deps.database.close()
       if (deps.storage.kind === 's3') deps.storage.destroy()

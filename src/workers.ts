@@ -17,10 +17,12 @@ export const ORPHANS_JOB = 'documents-orphans'
 /** How each queue is worked; declared by every process, so that any can enqueue before workers start. */
 /**
  * An attempt is bounded by WEBHOOK_TIMEOUT_MS: 20 s past it, its job is taken for lost (its process died) and
- * retried, instead of after the queue's default five minutes.
+ * retried, instead of after the queue's default five minutes. 32 at once per process: an attempt holds a
+ * database connection for two short statements only and mostly waits on the receiver, so slow receivers do
+ * not stall the rest (measured: 8 → 32 gained ≈ 5 % on a fast receiver, bench/RESULTS.md).
  */
 const deliveryQueue = (config: Pick<Config, 'webhooks'>) => ({
-  concurrency: 8,
+  concurrency: 32,
   retryLimit: 3,
   retryDelaySeconds: 5,
   expireInSeconds: Math.ceil(config.webhooks.timeoutMs / 1000) + 20,

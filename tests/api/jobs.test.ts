@@ -103,6 +103,53 @@ describe('job queue (pg-boss over our pool)', () => {
     await queue.stop()
   }, 15_000)
 
+  test('when a statement of the caller embeds the job insert, then its jobs run once each with their data and end completed; rolled back, none exists', async () => {
+    const name = queueName('embedded')
+    const done: number[] = []
+    const queue = queueOn(first)
+    await queue.work<{ n: number }>(name, { concurrency: 4 }, async (job) => {
+      done.push(job.data.n)
+    })
+    await queue.start()
+    const embedded = queue.embeddedInsert(name)
+    const insertMany = (values: number[]) =>
+      sql`with jobs as (
+            ${embedded.insert(sql`(select json_agg(json_build_object('data', json_build_object('n', v)))
+                                    from unnest(${values}::int[]) v)`)}
+          )
+          select ${embedded.notify} as woken`
+    await first.db.transaction().execute((trx) => insertMany([1, 2, 3, 4, 5, 6, 7]).execute(trx))
+    const rolledBack = first.db.transaction().execute(async (trx) => {
+      await insertMany([100, 101]).execute(trx)
+      throw new Error('roll back')
+    })
+    await expect(rolledBack).rejects.toThrow('roll back')
+    // NULL (nothing to insert) inserts nothing and is no error.
+    await first.db.transaction().execute((trx) => insertMany([]).execute(trx))
+
+    await until(() => done.length === 7)
+    // Completions are written in batches shortly after the jobs finish.
+    const states = async () =>
+      (
+        await sql<{
+          state: string
+          n: number
+        }>`select state, count(*)::int as n from ${sql.table(`${SCHEMA}.job`)}
+                                                 where name = ${name} group by state`.execute(
+          first.db.withoutPlugins(),
+        )
+      ).rows
+    await until(async () => {
+      const rows = await states()
+      return rows.length === 1 && rows[0]!.state === 'completed'
+    })
+    await Bun.sleep(300)
+    expect(done.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(await states()).toEqual([{ state: 'completed', n: 7 }])
+    expect(() => queue.embeddedInsert("x'; drop table users; --")).toThrow()
+    await queue.stop()
+  })
+
   test('when a handler throws, then the queue retries the job and the retry succeeds', async () => {
     const name = queueName('retry')
     const attempts: number[] = []

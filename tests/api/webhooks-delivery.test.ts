@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { sql } from 'kysely'
 import { Webhook } from 'standardwebhooks'
 import { crossTenant } from '../../src/lib/db'
 import { createCustomer } from '../../src/modules/customers/service'
@@ -593,7 +594,15 @@ describe('webhook delivery', () => {
     // The event and its delivery without a queued job (the app's workers would deliver it first).
     const { deliveryIds } = await t.deps.database.db
       .transaction()
-      .execute((trx) => insertEventWithDeliveries(trx, userId, 'customer.created', { id: 'x' }))
+      .execute((trx) =>
+        insertEventWithDeliveries(
+          trx,
+          userId,
+          'customer.created',
+          { id: 'x' },
+          { insert: () => sql`select 1`, notify: sql`null` },
+        ),
+      )
     expect(deliveryIds).toHaveLength(1)
     await deliver(
       { id: `direct-${crypto.randomUUID()}`, data: { userId, deliveryId: deliveryIds[0]!, attempt: 0 } },

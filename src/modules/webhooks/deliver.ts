@@ -6,8 +6,9 @@ import type { Logger } from '../../lib/logger'
 import { DELIVER_JOB, type DeliverJob } from './outbox'
 import {
   claimAttempt,
+  type DeliveryEndpoint,
+  type DeliveryStatus,
   type DeliveryWork,
-  type EndpointRow,
   updateDelivery,
   updateEndpoint,
 } from './repository'
@@ -24,7 +25,10 @@ export interface DeliveryDeps {
 }
 
 /** The secrets that sign now: the current one, and the previous one during the 24 h after a rotation. */
-export function liveSecrets(endpoint: EndpointRow, now = new Date()): string[] {
+export function liveSecrets(
+  endpoint: Pick<DeliveryEndpoint, 'secret' | 'previous_secret' | 'previous_secret_expires_at'>,
+  now = new Date(),
+): string[] {
   const previous =
     endpoint.previous_secret &&
     endpoint.previous_secret_expires_at &&
@@ -96,28 +100,40 @@ export async function deliver(job: { id: string; data: DeliverJob }, deps: Deliv
   const schedule = deps.config.webhooks.retryScheduleSeconds
   const gone = !outcome.ok && outcome.status === 410
   const lastAttempt = attempts > schedule.length
-  const status = outcome.ok ? 'succeeded' : gone || lastAttempt ? 'failed' : 'retrying'
+  const status: DeliveryStatus = outcome.ok ? 'succeeded' : gone || lastAttempt ? 'failed' : 'retrying'
   const delay = status === 'retrying' ? retryDelaySeconds(schedule, attempts - 1) : 0
 
-  await deps.db.transaction().execute(async (trx) => {
-    await updateDelivery(trx, userId, deliveryId, {
-      status,
-      last_status_code: outcome.status,
-      last_error: outcome.ok ? null : outcome.error,
-      next_attempt_at: status === 'retrying' ? new Date(Date.now() + delay * 1000) : null,
+  const recorded = {
+    status,
+    last_status_code: outcome.status,
+    last_error: outcome.ok ? null : outcome.error,
+    next_attempt_at: status === 'retrying' ? new Date(Date.now() + delay * 1000) : null,
+  }
+  if (status === 'retrying' || gone) {
+    // The outcome with what follows from it (the next attempt's job, or the endpoint disabled), together.
+    await deps.db.transaction().execute(async (trx) => {
+      await updateDelivery(trx, userId, deliveryId, recorded)
+      if (gone) {
+        await updateEndpoint(trx, userId, work.endpoint.id, {
+          enabled: false,
+          disabled_reason: 'the receiver answered 410 Gone',
+        })
+      }
+      if (status === 'retrying') {
+        await deps.jobs.send(
+          trx,
+          DELIVER_JOB,
+          { userId, deliveryId, attempt: attempts } satisfies DeliverJob,
+          {
+            startAfterSeconds: delay,
+          },
+        )
+      }
     })
-    if (gone) {
-      await updateEndpoint(trx, userId, work.endpoint.id, {
-        enabled: false,
-        disabled_reason: 'the receiver answered 410 Gone',
-      })
-    }
-    if (status === 'retrying') {
-      await deps.jobs.send(trx, DELIVER_JOB, { userId, deliveryId, attempt: attempts } satisfies DeliverJob, {
-        startAfterSeconds: delay,
-      })
-    }
-  })
+  } else {
+    // Succeeded, or failed with nothing else to change: one statement, no transaction around it.
+    await updateDelivery(deps.db, userId, deliveryId, recorded)
+  }
   deps.onAttempt?.(status)
   if (!outcome.ok) {
     deps.logger.info(

@@ -21,13 +21,12 @@ export interface Outbox {
   record(trx: Transaction, userId: string, type: EventType, object: object): Promise<void>
 }
 
-export function createOutbox(jobs: Pick<JobQueue, 'send'>): Outbox {
+export function createOutbox(jobs: Pick<JobQueue, 'embeddedInsert'>): Outbox {
+  // The jobs' data is built in SQL (repository.ts) in the shape of DeliverJob, attempt 0.
+  const deliveryJobs = jobs.embeddedInsert(DELIVER_JOB)
   return {
     async record(trx, userId, type, object) {
-      const { deliveryIds } = await insertEventWithDeliveries(trx, userId, type, object)
-      for (const deliveryId of deliveryIds) {
-        await jobs.send(trx, DELIVER_JOB, { userId, deliveryId, attempt: 0 } satisfies DeliverJob)
-      }
+      await insertEventWithDeliveries(trx, userId, type, object, deliveryJobs)
     },
   }
 }

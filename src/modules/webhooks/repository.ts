@@ -1,6 +1,7 @@
 import { type Selectable, sql, type Updateable } from 'kysely'
 import type { DeliveryStatus, WebhookDeliveriesTable, WebhookEndpointsTable } from '../../../db/schema'
 import type { Database, Transaction } from '../../lib/db'
+import type { EmbeddedInsert } from '../../lib/jobs'
 import { parseMinorUnits } from '../../shared/money'
 import type { EventType } from './model'
 
@@ -34,15 +35,21 @@ const toEvent = (row: {
 
 /**
  * The event and, in the same statement, a delivery for every enabled endpoint of the user that listens to its
- * type: one round trip in the change's transaction. Answers the new deliveries' ids, to queue their jobs.
+ * type, and the first attempt's job of each delivery (`deliveryJobs`, pg-boss's insert embedded): one round trip
+ * in the change's transaction, whatever the number of endpoints. Listening workers are woken at commit when
+ * there is a delivery.
  */
 export async function insertEventWithDeliveries(
   trx: Transaction,
   userId: string,
   type: EventType,
   object: unknown,
+  deliveryJobs: EmbeddedInsert,
 ): Promise<{ eventId: string; deliveryIds: string[] }> {
-  const { rows } = await sql<{ event_id: string; delivery_id: string | null }>`
+  const jobs = sql`(select json_agg(json_build_object('data',
+                     json_build_object('userId', ${userId}::text, 'deliveryId', d.id, 'attempt', 0)))
+                      from deliveries d)`
+  const { rows } = await sql<{ event_id: string; delivery_ids: string[]; woken: unknown }>`
     with event as (
       insert into events (user_id, type, data) values (${userId}, ${type}, ${{ object } as unknown as string}::jsonb)
       returning id
@@ -52,13 +59,16 @@ export async function insertEventWithDeliveries(
         from webhook_endpoints e
        where e.user_id = ${userId} and e.enabled and (${type} = any(e.events) or '*' = any(e.events))
       returning id
+    ), jobs as (
+      ${deliveryJobs.insert(jobs)}
+    ), ids as (
+      select coalesce(array_agg(id), '{}') as delivery_ids from deliveries
     )
-    select (select id from event) as event_id, d.id as delivery_id
-      from (select 1) one left join deliveries d on true`.execute(trx)
-  return {
-    eventId: rows[0]!.event_id,
-    deliveryIds: rows.flatMap((row) => (row.delivery_id ? [row.delivery_id] : [])),
-  }
+    select (select id from event) as event_id, delivery_ids,
+           case when cardinality(delivery_ids) > 0 then ${deliveryJobs.notify} end as woken
+      from ids`.execute(trx)
+  const row = rows[0]!
+  return { eventId: row.event_id, deliveryIds: row.delivery_ids }
 }
 
 export async function listEvents(
@@ -237,17 +247,23 @@ export async function findDelivery(
   return row as DeliveryView | undefined
 }
 
-/** What a delivery attempt needs: the delivery as claimed, its endpoint and its event. */
+/** The endpoint as an attempt needs it. */
+export type DeliveryEndpoint = Pick<
+  EndpointRow,
+  'id' | 'url' | 'enabled' | 'secret' | 'previous_secret' | 'previous_secret_expires_at'
+>
+
+/** What a delivery attempt needs: its endpoint and its event. */
 export interface DeliveryWork {
-  delivery: DeliveryRow
-  endpoint: EndpointRow
+  endpoint: DeliveryEndpoint
   event: EventRecord
 }
 
 /**
  * Claims attempt `attempt + 1` of a delivery for job `jobId`: only while the delivery waits for that attempt, or
  * when the same job claimed it before (a job retried after its process died tries again: at least once). A
- * second job for the same attempt (a manual retry racing a scheduled one) finds nothing to claim.
+ * second job for the same attempt (a manual retry racing a scheduled one) finds nothing to claim. The claim
+ * reads the endpoint and the event in the same statement: one round trip per attempt.
  */
 export async function claimAttempt(
   db: Database,
@@ -256,27 +272,48 @@ export async function claimAttempt(
   attempt: number,
   jobId: string,
 ): Promise<DeliveryWork | undefined> {
-  const delivery = await db
-    .updateTable('webhook_deliveries')
-    .set({ attempts: attempt + 1, last_attempt_at: sql<Date>`now()`, attempt_job: jobId })
-    .where('user_id', '=', userId)
-    .where('id', '=', deliveryId)
-    .where('status', 'in', ['pending', 'retrying'])
-    .where((eb) =>
-      eb.or([
-        eb('attempts', '=', attempt),
-        eb.and([eb('attempts', '=', attempt + 1), eb('attempt_job', '=', jobId)]),
-      ]),
+  const { rows } = await sql<
+    DeliveryEndpoint & {
+      event_seq: string
+      event_id: string
+      event_type: string
+      event_created_at: Date
+      event_data: { object: unknown }
+    }
+  >`
+    with claimed as (
+      update webhook_deliveries
+         set attempts = ${attempt + 1}, last_attempt_at = now(), attempt_job = ${jobId}
+       where user_id = ${userId} and id = ${deliveryId} and status in ('pending', 'retrying')
+         and (attempts = ${attempt} or (attempts = ${attempt + 1} and attempt_job = ${jobId}))
+      returning endpoint_id, event_id
     )
-    .returningAll()
-    .executeTakeFirst()
-  if (!delivery) return undefined
-  const [endpoint, event] = await Promise.all([
-    findEndpoint(db, userId, delivery.endpoint_id),
-    findEvent(db, userId, delivery.event_id),
-  ])
-  if (!endpoint || !event) return undefined
-  return { delivery, endpoint, event }
+    select w.id, w.url, w.enabled, w.secret, w.previous_secret, w.previous_secret_expires_at,
+           e.seq as event_seq, e.id as event_id, e.type as event_type, e.created_at as event_created_at,
+           e.data as event_data
+      from claimed c
+      join webhook_endpoints w on w.user_id = ${userId} and w.id = c.endpoint_id
+      join events e on e.user_id = ${userId} and e.id = c.event_id`.execute(db)
+  const row = rows[0]
+  if (!row) return undefined
+  return {
+    endpoint: {
+      id: row.id,
+      url: row.url,
+      enabled: row.enabled,
+      secret: row.secret,
+      previous_secret: row.previous_secret,
+      previous_secret_expires_at: row.previous_secret_expires_at,
+    },
+    event: toEvent({
+      seq: row.event_seq,
+      id: row.event_id,
+      user_id: userId,
+      type: row.event_type,
+      created_at: row.event_created_at,
+      data: row.event_data,
+    }),
+  }
 }
 
 export async function updateDelivery(
