@@ -50,7 +50,46 @@ export interface UsersTable {
   /** The highest credit note number issued so far. */
   last_credit_note_number: Int8Default
   timezone: Generated<string>
+  /** BCP 47, formats amounts and dates on pages and emails. */
+  locale: Generated<string>
+  contact_name: string | null
+  payment_instructions: string | null
+  bank_account: Json<BankAccountJson> | null
+  reminders_enabled: Generated<boolean>
+  /** Days after the due date at which a reminder goes out, ascending. */
+  reminder_days: Generated<number[]>
   version: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface BankAccountJson {
+  iban: string
+  bic: string | null
+  accountName: string | null
+}
+
+export type EmailStatus = 'queued' | 'sending' | 'retrying' | 'sent' | 'failed'
+
+export interface EmailsTable {
+  id: Generated<string>
+  user_id: string
+  invoice_id: string | null
+  credit_note_id: string | null
+  kind: 'document' | 'reminder'
+  reminder_step: number | null
+  recipients: string[]
+  cc: Generated<string[]>
+  subject: string
+  message: string | null
+  attach_pdf: boolean
+  status: Generated<EmailStatus>
+  attempts: Generated<number>
+  attempt_job: string | null
+  message_id: string
+  last_error: string | null
+  next_attempt_at: Date | null
+  sent_at: Date | null
   created_at: Timestamp
   updated_at: Timestamp
 }
@@ -133,6 +172,8 @@ export interface InvoicesTable {
   voided_at: Date | null
   /** When `invoice.overdue` was announced (once per invoice). */
   overdue_announced_at: Date | null
+  /** The hosted page's secret (`/i/{token}`); every row has one, the page serves issued invoices only. */
+  hosted_token: Generated<string>
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
@@ -246,6 +287,10 @@ export interface CreditNotesTable {
   pdf_sha256: string
   pdf_size: number
   pdf_generated_at: ColumnType<Date, Date | string, Date | string>
+  /** The hosted page's secret (`/i/{token}`). */
+  hosted_token: Generated<string>
+  /** Moves when the hosted link is rotated, the only change a credit note takes besides a restored PDF. */
+  version: Generated<number>
   created_at: Timestamp
 }
 
@@ -327,6 +372,7 @@ export interface DB {
   invoice_events: InvoiceEventsTable
   credit_notes: CreditNotesTable
   credit_note_items: CreditNoteItemsTable
+  emails: EmailsTable
   events: EventsTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable

@@ -32,6 +32,7 @@ import { requestContext } from './plugins/request-context'
 import { requestLimits } from './plugins/request-limits'
 import { requestLog } from './plugins/request-log'
 import { securityHeaders } from './plugins/security-headers'
+import { setPublicBaseUrl } from './shared/links'
 
 export interface AppDeps {
   config: Readonly<Config>
@@ -49,6 +50,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { config, logger, database, storage } = deps
   const db = database.db
+  setPublicBaseUrl(config.publicUrl)
   const { authenticate, auth } = authPlugins({ verifier: deps.verifier, db, logger, resolveUser })
   const metrics = deps.metrics ?? createMetrics({ database })
   const outbox = createOutbox(deps.jobs)

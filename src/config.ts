@@ -63,6 +63,12 @@ export interface Config {
   webConcurrency: number
   /** A worker whose resident memory exceeds this many MiB is replaced (drained); undefined means no limit. */
   maxWorkerMemoryMb: number | undefined
+  mail: {
+    /** `smtp://` or `smtps://` with credentials; undefined writes `.eml` files to `DATA_DIR/mail` (never in production). */
+    smtpUrl: string | undefined
+    /** The From address of every message (`Name <address>` or an address). */
+    from: string
+  }
   webhooks: {
     /** Development and tests only: lets endpoints resolve to loopback and private addresses. */
     allowPrivateNetworks: boolean
@@ -124,9 +130,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const nodeEnv = read('NODE_ENV') ?? 'development'
   const isProduction = nodeEnv === 'production'
   const port = int('PORT', 3000, 0, 65535)
-  const publicUrl = (
-    url('PUBLIC_URL', read('PUBLIC_URL'), ['http:', 'https:']) ?? `http://localhost:${port}`
-  ).replace(/\/+$/, '')
+  const configuredPublicUrl = url('PUBLIC_URL', read('PUBLIC_URL'), ['http:', 'https:'])
+  const publicUrl = (configuredPublicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '')
+  const smtpUrl = url('SMTP_URL', read('SMTP_URL'), ['smtp:', 'smtps:'])
+  const mailFrom = read('MAIL_FROM')
+  if (mailFrom !== undefined && !isMailbox(mailFrom)) {
+    problems.push('MAIL_FROM must be an email address, optionally as `Name <address>`')
+  }
   const dataDir = path.resolve(read('DATA_DIR') ?? './data')
   const databaseUrl = url('DATABASE_URL', read('DATABASE_URL'), ['postgres:', 'postgresql:'])
 
@@ -205,6 +215,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       problems.push('DATABASE_URL is required in production')
     }
     if (!bucket) problems.push('S3_BUCKET is required in production')
+    // Hosted page links and emails go to customers: never a localhost default or a file in production.
+    if (configuredPublicUrl === undefined && !problems.some((p) => p.startsWith('PUBLIC_URL'))) {
+      problems.push('PUBLIC_URL is required in production')
+    }
+    if (smtpUrl === undefined && !problems.some((p) => p.startsWith('SMTP_URL'))) {
+      problems.push('SMTP_URL is required in production')
+    }
+    if (mailFrom === undefined) problems.push('MAIL_FROM is required in production')
     if (!cognito && !problems.some((p) => p.startsWith('COGNITO'))) {
       problems.push(
         'COGNITO_CLIENT_ID and either COGNITO_REGION with COGNITO_USER_POOL_ID or COGNITO_ISSUER are required in production',
@@ -245,6 +263,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     webConcurrency: int('WEB_CONCURRENCY', isProduction ? os.availableParallelism() : 1, 1, 1024),
     maxWorkerMemoryMb:
       read('MAX_WORKER_MEMORY_MB') === undefined ? undefined : int('MAX_WORKER_MEMORY_MB', 0, 1, 1_048_576),
+    mail: { smtpUrl, from: mailFrom ?? 'Invoices <invoices@localhost>' },
     webhooks: {
       allowPrivateNetworks,
       retryScheduleSeconds,
@@ -254,6 +273,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)
+}
+
+/** `address@domain` or `Display Name <address@domain>`, one line. */
+function isMailbox(value: string): boolean {
+  if (/[\r\n]/.test(value)) return false
+  const address = /<([^<>\s]+)>$/.exec(value)?.[1] ?? value
+  return /^[^\s@<>]+@[^\s@<>]+$/.test(address)
 }
 
 function staticCredentials(read: (name: string) => string | undefined): S3Config['credentials'] {

@@ -9,6 +9,7 @@ import { createOutbox, DELIVER_JOB, type DeliverJob } from './modules/webhooks/o
 import { deleteEventsBefore } from './modules/webhooks/repository'
 import { EVENT_RETENTION_DAYS } from './modules/webhooks/service'
 import { removeOrphanedDocuments } from './ops/orphans'
+import { setPublicBaseUrl } from './shared/links'
 
 export const OVERDUE_JOB = 'invoices-overdue'
 export const EVENTS_CLEANUP_JOB = 'events-cleanup'
@@ -58,6 +59,7 @@ export interface WorkerDeps {
  */
 export async function startWorkers(deps: WorkerDeps): Promise<void> {
   const { db, jobs, logger, config } = deps
+  setPublicBaseUrl(config.publicUrl)
   const outbox = createOutbox(jobs)
   await jobs.work<DeliverJob>(DELIVER_JOB, deliveryQueue(config), (job) =>
     deliver(job, { db, jobs, logger, config, onAttempt: deps.onWebhookAttempt }),

@@ -3,7 +3,12 @@ import { Kysely } from 'kysely'
 import { PostgresJSDialect } from 'kysely-postgres-js'
 import postgres from 'postgres'
 import { migrateToLatest } from '../db/migrator'
+import type { DB } from '../db/schema'
+import { loadConfig } from '../src/config'
 import { startEmbeddedPostgres } from '../src/lib/embedded-postgres'
+import { createJobQueue } from '../src/lib/jobs'
+import { createLogger } from '../src/lib/logger'
+import { declareQueues } from '../src/workers'
 import { closeSharedDatabase } from './helpers/database'
 
 /**
@@ -40,7 +45,17 @@ process.env['TEST_DATABASE_URL'] = prepared.url
 process.env['TEST_DATABASE_EMBEDDED'] = process.env['DATABASE_URL'] ? '' : '1'
 
 const migrationClient = postgres(prepared.url, { max: 1, onnotice: () => {} })
-await migrateToLatest(new Kysely({ dialect: new PostgresJSDialect({ postgres: migrationClient }) }))
+const migrationDb = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: migrationClient }) })
+await migrateToLatest(migrationDb)
+// The outbox's statement inserts delivery jobs into the job queue's table (src/modules/webhooks/repository.ts):
+// as in every running process, which starts its queue, the queue's schema and the app's queues exist first.
+const queue = createJobQueue({
+  db: migrationDb,
+  logger: createLogger({ logLevel: 'silent', logPretty: false }),
+})
+await declareQueues(queue, loadConfig({}))
+await queue.start()
+await queue.stop({ timeoutMs: 1_000 })
 await migrationClient.end()
 
 afterAll(async () => {

@@ -18,6 +18,7 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set([
   'invoice_number_skips',
   'credit_notes',
   'credit_note_items',
+  'emails',
   'events',
   'webhook_endpoints',
   'webhook_deliveries',

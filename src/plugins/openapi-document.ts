@@ -264,6 +264,9 @@ const FORMATS: Record<string, Json> = {
   'iana-time-zone': { pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$' },
   printable: { pattern: '^([\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?)?$' },
   'http-url': { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[\\x21-\\x7E]+$' },
+  'bcp47-locale': { pattern: '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$' },
+  iban: { pattern: '^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$' },
+  bic: { pattern: '^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$' },
 }
 /** Formats of JSON Schema (and ajv-formats) that pass as they are. */
 const STANDARD_FORMATS = new Set([

@@ -26,6 +26,34 @@ export function isTimeZone(value: string): boolean {
 }
 
 /**
+ * A BCP 47 language tag that the runtime can format with: canonical as written (`en-US`, not `en_us`) and
+ * supported by Intl, so that amounts and dates never silently fall back to another language.
+ */
+export function isLocale(value: string): boolean {
+  if (!/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(value)) return false
+  try {
+    const [canonical] = Intl.getCanonicalLocales(value)
+    return canonical === value && Intl.NumberFormat.supportedLocalesOf([value]).length === 1
+  } catch {
+    return false
+  }
+}
+
+/** ISO 13616 IBAN: country, check digits, 11–30 alphanumerics, and the mod-97 check (written without spaces). */
+export function isIban(value: string): boolean {
+  if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/.test(value) || !isCountryCode(value.slice(0, 2))) return false
+  const digits = (value.slice(4) + value.slice(0, 4)).replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55))
+  let remainder = 0
+  for (const digit of digits) remainder = (remainder * 10 + Number(digit)) % 97
+  return remainder === 1
+}
+
+/** ISO 9362 BIC: bank, country, location and optional branch (8 or 11 characters). */
+export function isBic(value: string): boolean {
+  return /^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$/.test(value) && isCountryCode(value.slice(4, 6))
+}
+
+/**
  * Formats the schemas name, so validation, error details and the OpenAPI document come from one place.
  * Registered once at import.
  */
@@ -35,6 +63,9 @@ FormatRegistry.Set('iana-time-zone', isTimeZone)
 FormatRegistry.Set('calendar-date', isCalendarDate)
 FormatRegistry.Set('date-time', isTimestamp)
 FormatRegistry.Set('http-url', isHttpUrl)
+FormatRegistry.Set('bcp47-locale', isLocale)
+FormatRegistry.Set('iban', isIban)
+FormatRegistry.Set('bic', isBic)
 FormatRegistry.Set('printable', (value) => /^[\x20-\x7E]*$/.test(value) && value.trim() === value)
 
 /** An absolute http(s) URL without credentials or fragment, as a webhook endpoint's address. */

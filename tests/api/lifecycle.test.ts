@@ -60,7 +60,9 @@ describe('the lifecycle table', () => {
     expect(isAllowed('sent', 'void', { ...clean, creditedTotal: 10 })).toBe(false)
     expect(isAllowed('sent', 'void', { ...clean, amountPaid: 10 })).toBe(false)
     expect(isAllowed('sent', 'void')).toBe(false)
-    for (const status of ['void', 'credited'] as const) expect(Object.keys(LIFECYCLE[status])).toEqual([])
+    // A closed invoice takes no action but the rotation of its hosted page link (the page shows it closed).
+    for (const status of ['void', 'credited'] as const) expect(Object.keys(LIFECYCLE[status])).toEqual(['share'])
+    expect(isAllowed('draft', 'share')).toBe(false)
     expect(isAllowed('paid', 'credit')).toBe(true)
     expect(isAllowed('draft', 'credit')).toBe(false)
     expect(isAllowed('paid', 'pay')).toBe(false)

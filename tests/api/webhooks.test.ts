@@ -780,6 +780,9 @@ describe('SSRF refusals at creation', () => {
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
         METRICS_TOKEN: 'test-metrics-token',
+        PUBLIC_URL: 'https://invoices.example.com',
+        SMTP_URL: 'smtp://127.0.0.1:2525',
+        MAIL_FROM: 'invoices@example.com',
         RATE_LIMIT_PER_MINUTE: '1000000',
       })
     })

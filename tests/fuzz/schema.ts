@@ -283,6 +283,9 @@ const FORMAT_EXAMPLES: Record<string, string> = {
   uri: 'https://example.com/hook',
   'http-url': 'https://hooks.example.com/invoices',
   url: 'https://example.com/hook',
+  'bcp47-locale': 'de-DE',
+  iban: 'DE89370400440532013000',
+  bic: 'COBADEFFXXX',
 }
 
 function stringExample(s: JsonSchema, place: Place, ref: IdRef): string {
@@ -429,6 +432,18 @@ function stringArbitrary(s: JsonSchema, place: Place, ref: IdRef): fc.Arbitrary<
         'http://169.254.169.254/latest',
         'https://10.0.0.1/x?y=1',
       )
+    case 'bcp47-locale':
+      return fc.constantFrom('en-US', 'de-DE', 'fr-FR', 'ja-JP', 'ar-EG', 'en_US', 'xx-YY-zz', 'de')
+    case 'iban':
+      // Valid ones, a wrong check digit, and lower case.
+      return fc.constantFrom(
+        'DE89370400440532013000',
+        'GB82WEST12345698765432',
+        'DE89370400440532013001',
+        'de89370400440532013000',
+      )
+    case 'bic':
+      return fc.constantFrom('COBADEFFXXX', 'DEUTDEFF', 'COBAXXFF', 'cobadeff')
     case 'integer':
       return fc.integer({ min: 1, max: 100 }).map(String)
     case 'numeric':

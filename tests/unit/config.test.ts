@@ -34,6 +34,16 @@ describe('config', () => {
     expect(problems.some((p) => p.includes('DATABASE_URL'))).toBe(true)
     expect(problems.some((p) => p.includes('S3_BUCKET'))).toBe(true)
     expect(problems.some((p) => p.includes('COGNITO'))).toBe(true)
+    // Links and mail reach customers: no localhost page address and no .eml files in production.
+    expect(problems).toContain('PUBLIC_URL is required in production')
+    expect(problems).toContain('SMTP_URL is required in production')
+    expect(problems).toContain('MAIL_FROM is required in production')
+    expect(problemsOf({ MAIL_FROM: 'Invoices <a@b.example>\r\nBcc: x@y.example' })).toEqual([
+      'MAIL_FROM must be an email address, optionally as `Name <address>`',
+    ])
+    expect(problemsOf({ SMTP_URL: 'http://mail.example.com' }).some((p) => p.startsWith('SMTP_URL'))).toBe(
+      true,
+    )
   })
 
   test('when production has neither METRICS_TOKEN nor METRICS_PORT, then start-up refuses open metrics', () => {
@@ -44,6 +54,9 @@ describe('config', () => {
       COGNITO_REGION: 'eu-central-1',
       COGNITO_USER_POOL_ID: 'eu-central-1_AbC123',
       COGNITO_CLIENT_ID: 'web',
+      PUBLIC_URL: 'https://invoices.example.com',
+      SMTP_URL: 'smtps://user:secret@smtp.example.com:465',
+      MAIL_FROM: 'Invoices <invoices@example.com>',
     }
     expect(problemsOf(production)).toEqual(['METRICS_TOKEN or METRICS_PORT is required in production'])
     expect(problemsOf({ ...production, METRICS_TOKEN: 'scrape-secret' })).toEqual([])
@@ -61,7 +74,12 @@ describe('config', () => {
       COGNITO_USER_POOL_ID: 'eu-central-1_AbC123',
       COGNITO_CLIENT_ID: 'web, mobile',
       METRICS_PORT: '9091',
+      PUBLIC_URL: 'https://invoices.example.com/',
+      SMTP_URL: 'smtp://mail.internal:587',
+      MAIL_FROM: 'invoices@example.com',
     })
+    expect(config.publicUrl).toBe('https://invoices.example.com')
+    expect(config.mail).toEqual({ smtpUrl: 'smtp://mail.internal:587', from: 'invoices@example.com' })
     expect(config.metricsPort).toBe(9091)
     expect(config.cognito).toEqual({
       issuer: 'https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbC123',

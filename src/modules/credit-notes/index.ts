@@ -7,25 +7,26 @@ import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
-import { ChangeHeaders } from '../idempotency/model'
+import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { statusesAllowing } from '../invoices/lifecycle'
-import { InvoiceParams } from '../invoices/model'
+import { HostedLink, InvoiceParams } from '../invoices/model'
 import type { Outbox } from '../webhooks/outbox'
 import { CreditNote, CreditNoteCreate, CreditNoteList, CreditNoteListQuery, CreditNoteParams } from './model'
 import {
   type CreditNoteDeps,
   creditNotePdfLink,
   ETAG_KIND,
-  getCreditNote,
+  getCreditNoteVersioned,
   issueCreditNote,
   listCreditNotes,
+  rotateCreditNoteLink,
 } from './service'
 
 export const CREDIT_NOTES_PREFIX = '/api/v1/credit-notes'
 
-/** A credit note never changes, so its version is always the first. */
-const creditNoteEtag = (note: CreditNote) => etagFor(ETAG_KIND, note.id, 1)
+/** A credit note's content never changes; its version moves only when its hosted link is rotated. */
+const creditNoteEtag = (note: CreditNote, version: number) => etagFor(ETAG_KIND, note.id, version)
 
 export interface CreditNotesModuleDeps {
   db: Database
@@ -71,7 +72,7 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
           return {
             status: 201,
             body: note,
-            headers: { etag: creditNoteEtag(note), location: `${CREDIT_NOTES_PREFIX}/${note.id}` },
+            headers: { etag: creditNoteEtag(note, 1), location: `${CREDIT_NOTES_PREFIX}/${note.id}` },
           }
         })
         return status(201, respond(set, answer))
@@ -119,8 +120,8 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
     .get(
       '/credit-notes/:id',
       async ({ user, params, set }) => {
-        const note = await getCreditNote(db, user.id, params.id)
-        set.headers['etag'] = creditNoteEtag(note)
+        const { note, version } = await getCreditNoteVersioned(db, user.id, params.id)
+        set.headers['etag'] = creditNoteEtag(note, version)
         return note
       },
       {
@@ -130,6 +131,28 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
           operationId: 'getCreditNote',
           summary: 'One credit note',
           description: 'Immutable once issued.',
+        },
+      },
+    )
+    .post(
+      '/credit-notes/:id/hosted-link/rotate',
+      async ({ user, params, headers, set }) => {
+        const path = `${CREDIT_NOTES_PREFIX}/${params.id}/hosted-link/rotate`
+        const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
+        const answer = await withIdempotency(db, request, async (trx) => ({
+          status: 200,
+          body: await rotateCreditNoteLink(trx, user.id, params.id),
+        }))
+        return respond(set, answer)
+      },
+      {
+        params: CreditNoteParams,
+        headers: IdempotencyHeaders,
+        response: { 200: HostedLink, ...errorAnswers('NOT_FOUND') },
+        detail: {
+          operationId: 'rotateCreditNoteHostedLink',
+          summary: 'Replace the hosted page link',
+          description: 'A new `hostedUrl` for the credit note; the old link stops working at once.',
         },
       },
     )

@@ -103,6 +103,7 @@ export const CreditNote = named(
       billTo: BillTo,
       from: Seller,
       pdf: InvoicePdf,
+      hostedUrl: t.String({ description: 'The hosted credit note page (`{PUBLIC_URL}/i/{token}`)' }),
       issueDate: CalendarDate("The day it was issued in the profile's time zone"),
       issuedAt: t.String({ format: 'date-time' }),
       createdAt: t.String({ format: 'date-time' }),

@@ -46,6 +46,9 @@ export interface CreditNoteRecord {
   billTo: BillToJson
   seller: SellerJson
   pdf: { key: string; sha256: string; size: number; generatedAt: Date }
+  /** The hosted page's secret (`/i/{token}`). */
+  hostedToken: string
+  version: number
   issueDate: string
   issuedAt: Date
   createdAt: Date
@@ -102,6 +105,8 @@ function toRecord(row: ViewRow): CreditNoteRecord {
       size: row.pdf_size,
       generatedAt: instant(row.pdf_generated_at),
     },
+    hostedToken: row.hosted_token,
+    version: row.version,
     issueDate: row.issue_date,
     issuedAt: instant(row.issued_at),
     createdAt: instant(row.created_at),
@@ -231,6 +236,16 @@ export async function updateStoredPdf(
   await trx
     .updateTable('credit_notes')
     .set({ pdf_sha256: pdf.sha256, pdf_size: pdf.size, pdf_generated_at: pdf.generatedAt })
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .execute()
+}
+
+/** A new hosted page token: the old link stops working at once. */
+export async function updateHostedToken(trx: Transaction, userId: string, id: string, token: string) {
+  await trx
+    .updateTable('credit_notes')
+    .set({ hosted_token: token, version: sql<number>`version + 1` })
     .where('user_id', '=', userId)
     .where('id', '=', id)
     .execute()

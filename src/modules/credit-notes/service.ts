@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/logger'
 import { todayIn } from '../../shared/dates'
 import { AppError, type ErrorDetail, notFound } from '../../shared/errors'
 import { trimStrings } from '../../shared/input'
+import { hostedUrl, newHostedToken } from '../../shared/links'
 import {
   type CreditableLine,
   creditLine,
@@ -29,6 +30,7 @@ import {
   listCreditNotes as listRecords,
   lockCreditNote,
   type NewCreditNoteItem,
+  updateHostedToken,
   updateStoredPdf,
 } from './repository'
 import { toSnapshot } from './snapshot'
@@ -72,6 +74,7 @@ export function toCreditNote(record: CreditNoteRecord): CreditNote {
       size: record.pdf.size,
       generatedAt: record.pdf.generatedAt.toISOString(),
     },
+    hostedUrl: hostedUrl(record.hostedToken),
     issueDate: record.issueDate,
     issuedAt: record.issuedAt.toISOString(),
     createdAt: record.createdAt.toISOString(),
@@ -236,6 +239,8 @@ export async function issueCreditNote(
     appliedToBalance: applied.appliedToBalance,
     refundDue: applied.refundDue,
     pdf: { key, sha256: '', size: 0, generatedAt: issuedAt },
+    hostedToken: newHostedToken(),
+    version: 1,
     createdAt: issuedAt,
   }
   const pdf = await renderAndStore(deps, key, toSnapshot(record), { creditNoteId: id, invoiceId })
@@ -266,6 +271,7 @@ export async function issueCreditNote(
       pdf_sha256: pdf.sha256,
       pdf_size: pdf.size,
       pdf_generated_at: pdf.generatedAt,
+      hosted_token: record.hostedToken,
     },
     record.items.map(
       (item, position): NewCreditNoteItem => ({
@@ -290,6 +296,29 @@ export async function issueCreditNote(
   if (applied.status !== invoice.status)
     await announceStatus(trx, deps.outbox, userId, invoiceId, [applied.status])
   return created
+}
+
+/** A new hosted page link for a credit note; the old one stops working at once. */
+export async function rotateCreditNoteLink(
+  trx: Transaction,
+  userId: string,
+  id: string,
+): Promise<{ hostedUrl: string }> {
+  if (!(await lockCreditNote(trx, userId, id))) throw notFound('Credit note')
+  const token = newHostedToken()
+  await updateHostedToken(trx, userId, id, token)
+  return { hostedUrl: hostedUrl(token) }
+}
+
+/** The note and its ETag's version (it moves when the hosted link is rotated). */
+export async function getCreditNoteVersioned(
+  db: Database,
+  userId: string,
+  id: string,
+): Promise<{ note: CreditNote; version: number }> {
+  const record = await findCreditNote(db, userId, id)
+  if (!record) throw notFound('Credit note')
+  return { note: toCreditNote(record), version: record.version }
 }
 
 export async function getCreditNote(db: Database, userId: string, id: string): Promise<CreditNote> {

@@ -8,6 +8,7 @@ import { idempotentCreate, respond, withIdempotency } from '../idempotency/servi
 import type { Outbox } from '../webhooks/outbox'
 import { EVENT_TYPES, statusesAllowing } from './lifecycle'
 import {
+  HostedLink,
   Invoice,
   InvoiceCreate,
   InvoiceEvents,
@@ -23,6 +24,7 @@ import {
   getInvoice,
   listInvoiceEvents,
   listInvoices,
+  rotateHostedLink,
   updateInvoice,
   voidInvoice,
 } from './service'
@@ -134,6 +136,30 @@ export function invoicesModule(deps: { db: Database; auth: AuthPlugin; outbox: O
           operationId: 'deleteInvoice',
           summary: 'Delete a draft',
           description: 'Issued invoices are voided, not deleted (409).',
+        },
+      },
+    )
+    .post(
+      '/:id/hosted-link/rotate',
+      async ({ user, params, headers, set }) => {
+        const path = `${INVOICES_PREFIX}/${params.id}/hosted-link/rotate`
+        const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
+        const answer = await withIdempotency(db, request, async (trx) => ({
+          status: 200,
+          body: await rotateHostedLink(trx, user.id, params.id),
+        }))
+        return respond(set, answer)
+      },
+      {
+        params: InvoiceParams,
+        headers: IdempotencyHeaders,
+        response: { 200: HostedLink, ...errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION') },
+        detail: {
+          operationId: 'rotateInvoiceHostedLink',
+          summary: 'Replace the hosted page link',
+          description:
+            'A new `hostedUrl` for an issued invoice; the old link stops working at once. Drafts have no ' +
+            'hosted page (409).',
         },
       },
     )

@@ -10,7 +10,7 @@ import type { EventType } from '../webhooks/model'
 export const STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'void', 'credited'] as const
 export type InvoiceStatus = (typeof STATUSES)[number]
 
-export const ACTIONS = ['update', 'delete', 'send', 'pay', 'void', 'credit', 'email'] as const
+export const ACTIONS = ['update', 'delete', 'send', 'pay', 'void', 'credit', 'email', 'share'] as const
 export type InvoiceAction = (typeof ACTIONS)[number]
 
 /** What an action's guard sees besides the status. */
@@ -32,12 +32,14 @@ export const LIFECYCLE: Readonly<Record<InvoiceStatus, Partial<Record<InvoiceAct
     pay: true,
     credit: true,
     email: true,
+    share: true,
     void: (balance) => balance.amountPaid === 0 && balance.creditedTotal === 0,
   },
-  partially_paid: { pay: true, credit: true, email: true },
-  paid: { credit: true, email: true },
-  void: {},
-  credited: {},
+  partially_paid: { pay: true, credit: true, email: true, share: true },
+  paid: { credit: true, email: true, share: true },
+  // The hosted page of a void or credited invoice still shows its status, so its link may be rotated.
+  void: { share: true },
+  credited: { share: true },
 }
 
 /** How a refusal reads: "A paid invoice cannot be voided". */
@@ -49,6 +51,7 @@ const REFUSED: Record<InvoiceAction, string> = {
   void: 'voided',
   credit: 'credited',
   email: 'emailed',
+  share: 'shared: it has no hosted page until it is issued',
 }
 
 export const statusesAllowing = (action: InvoiceAction): InvoiceStatus[] =>

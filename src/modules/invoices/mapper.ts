@@ -1,3 +1,4 @@
+import { hostedUrl } from '../../shared/links'
 import { amountDue } from './lifecycle'
 import type { Invoice, InvoiceEvent, Payment } from './model'
 import type { EventRow, InvoiceView, PaymentRecord } from './repository'
@@ -45,6 +46,7 @@ export function toInvoice(view: InvoiceView): Invoice {
     creditNotes: view.creditNotes.map((note) => ({ ...note, issuedAt: iso(note.issuedAt) })),
     payments: view.payments.map(toPayment),
     pdf: view.pdf && { sha256: view.pdf.sha256, size: view.pdf.size, generatedAt: iso(view.pdf.generatedAt) },
+    hostedUrl: draft ? null : hostedUrl(view.hostedToken),
     sentAt: isoOrNull(view.sentAt),
     paidAt: isoOrNull(view.paidAt),
     voidedAt: isoOrNull(view.voidedAt),

@@ -213,6 +213,12 @@ export const Invoice = named(
     creditNotes: t.Array(CreditNoteRef),
     payments: t.Array(Payment),
     pdf: Nullable(InvoicePdf),
+    hostedUrl: Nullable(
+      t.String({
+        description:
+          'The hosted invoice page (`{PUBLIC_URL}/i/{token}`) of an issued invoice; null for drafts',
+      }),
+    ),
     sentAt: Nullable(t.String({ format: 'date-time' })),
     paidAt: Nullable(t.String({ format: 'date-time' })),
     voidedAt: Nullable(t.String({ format: 'date-time' })),
@@ -264,3 +270,17 @@ export const InvoiceEvent = named(
 )
 export type InvoiceEvent = typeof InvoiceEvent.static
 export const InvoiceEvents = named('InvoiceEvents', t.Object({ data: t.Array(InvoiceEvent) }))
+
+export const HostedLink = named(
+  'HostedLink',
+  t.Object(
+    {
+      hostedUrl: t.String({
+        description: 'The new hosted page link; the previous one answers 404 from now on',
+      }),
+    },
+    {
+      examples: [{ hostedUrl: 'https://invoices.example.com/i/3q2-7wFJ9XgGkB5mZcY0hPZ8l1dJx4QeVn6sTtRuAaE' }],
+    },
+  ),
+)

@@ -2,6 +2,7 @@ import type { Database, Transaction } from '../../lib/db'
 import { addDays, isCalendarDate, todayIn } from '../../shared/dates'
 import { AppError, type ErrorDetail, notFound } from '../../shared/errors'
 import { trimStrings } from '../../shared/input'
+import { hostedUrl, newHostedToken } from '../../shared/links'
 import { computeInvoice, type DecimalInput, decimal3ToString } from '../../shared/money'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
 import { foldForSearch } from '../../shared/search'
@@ -33,7 +34,7 @@ import {
   replaceItems,
   updateInvoice as updateRow,
 } from './repository'
-import { invoiceSearchText, lockForChange } from './writes'
+import { invoiceSearchText, lockForChange, lockInvoiceRecord } from './writes'
 
 export { ETAG_KIND } from './writes'
 
@@ -244,6 +245,22 @@ export async function voidInvoice(
   await updateRow(trx, userId, id, { status: 'void', voided_at: new Date() })
   await appendEvent(trx, { invoiceId: id, userId, type: 'voided', actorId: userId })
   return announceStatus(trx, outbox, userId, id, ['void'])
+}
+
+/**
+ * A new hosted page token for an issued invoice: the old link stops working at once (API.md "Delivery"). The
+ * invoice's version moves, since its `hostedUrl` changed.
+ */
+export async function rotateHostedLink(
+  trx: Transaction,
+  userId: string,
+  id: string,
+): Promise<{ hostedUrl: string }> {
+  const row = await lockInvoiceRecord(trx, userId, id)
+  assertAllowed(row, 'share')
+  const token = newHostedToken()
+  await updateRow(trx, userId, id, { hosted_token: token })
+  return { hostedUrl: hostedUrl(token) }
 }
 
 /**

@@ -51,6 +51,8 @@ export interface InvoiceRecord {
   amountPaid: number
   creditedTotal: number
   pdf: StoredPdfRef | null
+  /** The hosted page's secret; the page and `hostedUrl` exist once the invoice is issued. */
+  hostedToken: string
   sentAt: Date | null
   paidAt: Date | null
   voidedAt: Date | null
@@ -132,6 +134,7 @@ export function toRecord(row: InvoiceRow): InvoiceRecord {
             generatedAt: instant(row.pdf_generated_at),
           }
         : null,
+    hostedToken: row.hosted_token,
     sentAt: row.sent_at && instant(row.sent_at),
     paidAt: row.paid_at && instant(row.paid_at),
     voidedAt: row.voided_at && instant(row.voided_at),

@@ -3,6 +3,54 @@ import { t } from 'elysia'
 import '../../shared/formats'
 import { Address, AddressInput, named, OptionalNullable, Text } from '../../shared/schemas'
 
+export const BankAccount = named(
+  'BankAccount',
+  t.Object({
+    iban: t.String({ description: 'ISO 13616, without spaces' }),
+    bic: t.Union([t.String(), t.Null()], { description: 'ISO 9362' }),
+    accountName: t.Union([t.String(), t.Null()]),
+  }),
+)
+
+export const Reminders = named(
+  'Reminders',
+  t.Object({
+    enabled: t.Boolean(),
+    daysAfterDue: t.Array(Type.Integer({ minimum: 1, maximum: 365 }), {
+      description: 'A reminder email at each of these days past the due date, in the profile time zone',
+    }),
+  }),
+)
+
+export const BankAccountInput = named(
+  'BankAccountInput',
+  t.Object(
+    {
+      iban: t.String({ format: 'iban', maxLength: 34, description: 'ISO 13616, upper case, without spaces' }),
+      bic: OptionalNullable(t.String({ format: 'bic', maxLength: 11 })),
+      accountName: OptionalNullable(Text(200)),
+    },
+    { additionalProperties: false, examples: [{ iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' }] },
+  ),
+)
+
+export const RemindersInput = named(
+  'RemindersInput',
+  t.Object(
+    {
+      enabled: t.Optional(t.Boolean()),
+      daysAfterDue: t.Optional(
+        t.Array(Type.Integer({ minimum: 1, maximum: 365 }), { minItems: 1, maxItems: 10, uniqueItems: true }),
+      ),
+    },
+    {
+      additionalProperties: false,
+      minProperties: 1,
+      examples: [{ enabled: true, daysAfterDue: [3, 10, 30] }],
+    },
+  ),
+)
+
 export const Profile = named(
   'Profile',
   t.Object({
@@ -19,6 +67,13 @@ export const Profile = named(
     creditNotePrefix: t.String({ description: 'Prefix of credit note numbers (`CN-`)' }),
     nextCreditNoteNumber: Type.Integer({ minimum: 1, description: 'The next credit note number' }),
     timezone: t.String({ description: 'IANA time zone' }),
+    locale: t.String({ description: 'BCP 47; formats amounts and dates on PDFs, pages and emails' }),
+    contactName: t.Union([t.String(), t.Null()]),
+    paymentInstructions: t.Union([t.String(), t.Null()], {
+      description: 'Shown on the hosted page and in emails while something is due',
+    }),
+    bankAccount: t.Union([BankAccount, t.Null()]),
+    reminders: Reminders,
   }),
 )
 
@@ -65,6 +120,11 @@ export const ProfilePatch = named(
       timezone: t.Optional(
         t.String({ format: 'iana-time-zone', maxLength: 64, examples: ['Europe/Berlin'] }),
       ),
+      locale: t.Optional(t.String({ format: 'bcp47-locale', maxLength: 35, examples: ['de-DE'] })),
+      contactName: OptionalNullable(Text(200)),
+      paymentInstructions: OptionalNullable(Text(2000)),
+      bankAccount: OptionalNullable(BankAccountInput),
+      reminders: t.Optional(RemindersInput),
     },
     {
       additionalProperties: false,

@@ -57,6 +57,11 @@ export function toMe(row: UserRow): Me {
       creditNotePrefix: row.credit_note_prefix,
       nextCreditNoteNumber: row.next_credit_note_number,
       timezone: row.timezone,
+      locale: row.locale,
+      contactName: row.contact_name,
+      paymentInstructions: row.payment_instructions,
+      bankAccount: row.bank_account,
+      reminders: { enabled: row.reminders_enabled, daysAfterDue: row.reminder_days },
     },
   }
 }
@@ -86,6 +91,20 @@ function toUserUpdate(body: ProfilePatch): UserUpdate {
   if (patch.creditNotePrefix !== undefined) update.credit_note_prefix = patch.creditNotePrefix
   if (patch.nextCreditNoteNumber !== undefined) update.next_credit_note_number = patch.nextCreditNoteNumber
   if (patch.timezone !== undefined) update.timezone = patch.timezone
+  if (patch.locale !== undefined) update.locale = patch.locale
+  if (patch.contactName !== undefined) update.contact_name = patch.contactName
+  if (patch.paymentInstructions !== undefined) update.payment_instructions = patch.paymentInstructions
+  if (patch.bankAccount !== undefined) {
+    update.bank_account = patch.bankAccount && {
+      iban: patch.bankAccount.iban,
+      bic: patch.bankAccount.bic ?? null,
+      accountName: patch.bankAccount.accountName ?? null,
+    }
+  }
+  if (patch.reminders?.enabled !== undefined) update.reminders_enabled = patch.reminders.enabled
+  if (patch.reminders?.daysAfterDue !== undefined) {
+    update.reminder_days = [...patch.reminders.daysAfterDue].sort((a, b) => a - b)
+  }
   return update
 }
 
