@@ -21,6 +21,8 @@ export interface DatabaseHandle {
   embedded: boolean
   /** Connections the pool may open; PGlite serves one session. */
   poolMax: number
+  /** Connections held and reservations waiting right now (see `watchPool`). */
+  poolUsage: Readonly<PoolUsage>
   ping(): Promise<void>
   close(timeoutSeconds?: number): Promise<void>
 }
@@ -88,6 +90,7 @@ export async function openDatabase(
   })
 
   const reserve = guardReservations(sql, sessions, clientDeadlines(config.db))
+  const poolUsage = watchPool(sql, poolMax, logger)
 
   const slowQueryMs = config.db.slowQueryMs
   const db = new Kysely<DB>({
@@ -121,6 +124,7 @@ export async function openDatabase(
     sql,
     embedded: embedded !== undefined,
     poolMax,
+    poolUsage,
     ping,
     async close(timeoutSeconds = 5) {
       await sql.end({ timeout: timeoutSeconds })
@@ -250,6 +254,59 @@ function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error, l
 }
 
 type Reserve = () => Promise<postgres.ReservedSql>
+
+export interface PoolUsage {
+  inUse: number
+  waiting: number
+}
+
+/** At most one "connection pool busy" line per this many milliseconds per pool. */
+const POOL_WARNING_INTERVAL_MS = 60_000
+
+/**
+ * Counts what the pool is doing and says so in the log when it runs short: a `connection pool busy` warning when
+ * 90 % or more of its connections are held or a reservation has to wait (the runbook greps for "connection
+ * pool"; the alert on `db_pool_connections_in_use` fires after 5 minutes, the log line at once), at most once a
+ * minute. postgres.js keeps its queues private; every query of the app goes through Kysely, which takes a
+ * connection with `sql.reserve()` and gives it back with `release()`, so counting those two is exact for the
+ * app's work (readiness pings on `sql` itself are not counted).
+ */
+function watchPool(sql: postgres.Sql, poolMax: number, logger: Logger): Readonly<PoolUsage> {
+  const usage: PoolUsage = { inUse: 0, waiting: 0 }
+  const busyAt = Math.max(1, Math.ceil(poolMax * 0.9))
+  let warnedAt = Number.NEGATIVE_INFINITY
+  const warn = () => {
+    const now = Date.now()
+    if (poolMax <= 1 || now - warnedAt < POOL_WARNING_INTERVAL_MS) return
+    warnedAt = now
+    logger.warn({ inUse: usage.inUse, waiting: usage.waiting, max: poolMax }, 'connection pool busy')
+  }
+  const reserve = sql.reserve.bind(sql)
+  sql.reserve = async () => {
+    usage.waiting++
+    // The embedded database has one connection: waiting for it is its normal state, not a warning.
+    if (usage.inUse >= poolMax) warn()
+    let connection: postgres.ReservedSql
+    try {
+      connection = await reserve()
+    } finally {
+      usage.waiting--
+    }
+    usage.inUse++
+    if (usage.inUse >= busyAt) warn()
+    const release = connection.release.bind(connection)
+    let released = false
+    connection.release = () => {
+      if (!released) {
+        released = true
+        usage.inUse--
+      }
+      release()
+    }
+    return connection
+  }
+  return usage
+}
 
 /**
  * Bounds what Kysely waits for (a pooled connection: the connect timeout; an answer: `queryMs`), and keeps

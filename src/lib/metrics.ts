@@ -1,4 +1,3 @@
-import type postgres from 'postgres'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { DatabaseHandle } from './db'
 
@@ -32,7 +31,7 @@ export interface Metrics {
 
 /**
  * One registry per app, so that several apps in one process (tests) never collide on metric names.
- * With a database, its pool is described as far as postgres.js lets it be seen (see `instrumentPool`).
+ * With a database, its pool is described as far as postgres.js lets it be seen (src/lib/db.ts `watchPool`).
  */
 export function createMetrics(options: { database?: DatabaseHandle } = {}): Metrics {
   const registry = new Registry()
@@ -242,50 +241,8 @@ function withLabel(line: string, name: string, label: string): string {
 
 const escapeLabel = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
 
-interface PoolUsage {
-  inUse: number
-  waiting: number
-}
-
-const usages = new WeakMap<postgres.Sql, PoolUsage>()
-
-/**
- * postgres.js keeps its pool's queues private. Every query of the app goes through Kysely, which takes a
- * connection with `sql.reserve()` and gives it back with `release()`, so counting those two is exact for
- * Kysely's work; queries sent on `sql` directly (readiness pings) are not counted, and the number of open
- * connections is not visible at all, so only the configured maximum is reported for the size.
- */
-export function instrumentPool(sql: postgres.Sql): PoolUsage {
-  const known = usages.get(sql)
-  if (known) return known
-  const usage: PoolUsage = { inUse: 0, waiting: 0 }
-  const reserve = sql.reserve.bind(sql)
-  sql.reserve = async () => {
-    usage.waiting++
-    let connection: postgres.ReservedSql
-    try {
-      connection = await reserve()
-    } finally {
-      usage.waiting--
-    }
-    usage.inUse++
-    const release = connection.release.bind(connection)
-    let released = false
-    connection.release = () => {
-      if (!released) {
-        released = true
-        usage.inUse--
-      }
-      release()
-    }
-    return connection
-  }
-  usages.set(sql, usage)
-  return usage
-}
-
 function describePool(database: DatabaseHandle, registers: Registry[]): void {
-  const usage = instrumentPool(database.sql)
+  const usage = database.poolUsage
   new Gauge({
     name: 'db_pool_max_connections',
     help: 'Connections the database pool may open',

@@ -175,6 +175,13 @@ describe('database outage', () => {
       expect(performance.now() - started).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_SECONDS * 1000 - 100)
       const line = logs.findLast((l) => l['code'] === 'SERVICE_UNAVAILABLE')
       expect(line?.message).toContain('connection pool')
+      // Before any request failed, the pool said it was full: once, however many reservations waited.
+      if (poolMax > 1) {
+        const busy = logs.filter((l) => l.message === 'connection pool busy')
+        expect(busy).toHaveLength(1)
+        expect(busy[0]).toMatchObject({ level: 'warn', max: poolMax })
+        expect(busy[0]!['inUse']).toBeGreaterThanOrEqual(Math.ceil(poolMax * 0.9))
+      }
     } finally {
       release()
       await Promise.all(holders)

@@ -32,6 +32,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
       sql,
       embedded: false,
       poolMax: 1,
+      poolUsage: { inUse: 0, waiting: 0 },
       ping: async () => {},
       close: async () => {},
     }
