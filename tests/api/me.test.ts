@@ -101,4 +101,76 @@ describe('profile', () => {
   test('when the body is empty, then 400', async () => {
     expect((await patch(await t.token(), {})).status).toBe(400)
   })
+
+  test('when delivery settings are patched, then locale, contact, payment instructions, bank account and reminders come back as stored', async () => {
+    const token = await t.token()
+    const fresh = (await (await t.request('/api/v1/me', { token })).json()) as {
+      profile: Record<string, unknown>
+    }
+    // The defaults of API.md: en-US, no bank account, reminders off at 3, 10 and 30 days.
+    expect(fresh.profile).toMatchObject({
+      locale: 'en-US',
+      contactName: null,
+      paymentInstructions: null,
+      bankAccount: null,
+      reminders: { enabled: false, daysAfterDue: [3, 10, 30] },
+    })
+    const res = await patch(token, {
+      locale: 'de-DE',
+      contactName: '  Grace Hopper ',
+      paymentInstructions: 'Bitte überweisen Sie den Betrag\ninnerhalb von 14 Tagen.',
+      bankAccount: { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', accountName: 'Acme GmbH' },
+      reminders: { enabled: true, daysAfterDue: [30, 7, 1] },
+    })
+    expect(res.status).toBe(200)
+    const { profile } = (await res.json()) as { profile: Record<string, unknown> }
+    expect(profile).toMatchObject({
+      locale: 'de-DE',
+      contactName: 'Grace Hopper',
+      paymentInstructions: 'Bitte überweisen Sie den Betrag\ninnerhalb von 14 Tagen.',
+      bankAccount: { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', accountName: 'Acme GmbH' },
+      reminders: { enabled: true, daysAfterDue: [1, 7, 30] },
+    })
+    // One part of the reminders alone keeps the other; a bank account without BIC stores null for it.
+    const partial = await patch(token, {
+      reminders: { enabled: false },
+      bankAccount: { iban: 'GB82WEST12345698765432' },
+    })
+    expect(((await partial.json()) as { profile: Record<string, unknown> }).profile).toMatchObject({
+      reminders: { enabled: false, daysAfterDue: [1, 7, 30] },
+      bankAccount: { iban: 'GB82WEST12345698765432', bic: null, accountName: null },
+    })
+    const cleared = await patch(token, { bankAccount: null, paymentInstructions: null })
+    expect(((await cleared.json()) as { profile: Record<string, unknown> }).profile).toMatchObject({
+      bankAccount: null,
+      paymentInstructions: null,
+    })
+  })
+
+  test('when delivery settings are invalid, then 400 naming each field, and nothing changes', async () => {
+    const token = await t.token()
+    const cases: [unknown, string][] = [
+      [{ locale: 'en_US' }, '/locale'],
+      [{ locale: 'xx-YY-zzzz-not' }, '/locale'],
+      [{ locale: 'de-de' }, '/locale'],
+      [{ bankAccount: { iban: 'DE89370400440532013001' } }, '/bankAccount/iban'],
+      [{ bankAccount: { iban: 'de89370400440532013000' } }, '/bankAccount/iban'],
+      [{ bankAccount: { iban: 'DE89 3704 0044 0532 0130 00' } }, '/bankAccount/iban'],
+      [{ bankAccount: { iban: 'DE89370400440532013000', bic: 'COBAXXFF' } }, '/bankAccount/bic'],
+      [{ bankAccount: { bic: 'COBADEFF' } }, '/bankAccount/iban'],
+      [{ reminders: { daysAfterDue: [] } }, '/reminders/daysAfterDue'],
+      [{ reminders: { daysAfterDue: [3, 3] } }, '/reminders/daysAfterDue'],
+      [{ reminders: { daysAfterDue: [0] } }, '/reminders/daysAfterDue/0'],
+      [{ reminders: { daysAfterDue: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] } }, '/reminders/daysAfterDue'],
+      [{ reminders: {} }, '/reminders'],
+      [{ contactName: '' }, '/contactName'],
+    ]
+    const before = await (await t.request('/api/v1/me', { token })).json()
+    for (const [body, path] of cases) {
+      const res = await patch(token, body)
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      expect(await detailPaths(res), JSON.stringify(body)).toContain(path)
+    }
+    expect(await (await t.request('/api/v1/me', { token })).json()).toEqual(before)
+  })
 })
