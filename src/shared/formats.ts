@@ -6,8 +6,11 @@ import { isActiveCurrency } from './money'
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' })
 const zones = new Set(Intl.supportedValuesOf('timeZone'))
 
+/** User-assigned (AA, QM–QZ, XA–XZ but XK, Kosovo's code in common use, ZZ) and exceptionally reserved (EU, EZ, UN) codes: no country. */
+const NOT_A_COUNTRY = /^(AA|Q[M-Z]|X[A-JL-Z]|ZZ|EU|EZ|UN)$/
+
 export function isCountryCode(value: string): boolean {
-  if (!/^[A-Z]{2}$/.test(value)) return false
+  if (!/^[A-Z]{2}$/.test(value) || NOT_A_COUNTRY.test(value)) return false
   try {
     return regionNames.of(value) !== value
   } catch {
