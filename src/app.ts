@@ -11,6 +11,7 @@ import { creditNotesModule } from './modules/credit-notes'
 import { customersModule } from './modules/customers'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
+import { hostedErrorPages, hostedModule } from './modules/hosted'
 import { invoicesModule } from './modules/invoices'
 import { refreshDraftSearch } from './modules/invoices/writes'
 import { issuingModule } from './modules/issuing'
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia({ normalize: false, aot: true })
     .use(requestContext)
     .use(securityHeaders)
-    .use(errorHandler({ logger, routes: () => routes() }))
+    .use(errorHandler({ logger, routes: () => routes(), pages: hostedErrorPages }))
     .use(requestLimits)
     .use(requestLog(logger))
     .use(metricsPlugin({ metrics, access: { token: config.metricsToken, port: config.metricsPort } }))
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps) {
     .use(creditNotesModule({ db, auth, storage, metrics, config, logger, outbox }))
     .use(webhooksModule({ db, auth, webhooks }))
     .use(reportsModule({ db, auth }))
+    .use(hostedModule({ db, storage, metrics, config, logger, outbox }))
     // Signed download links exist only for PDFs on local disk; S3 links point at the bucket.
     .use(filesModule(storage instanceof LocalDiskStorage ? storage : undefined))
   routes = () => app.routes

@@ -96,11 +96,27 @@ function toPattern(path: string): RegExp {
 }
 
 /**
+ * Paths served as HTML pages for people (the hosted document pages): their errors are HTML pages too, with the
+ * pages' headers, unless the client asks for JSON. Given by the app, so that this plugin imports no module.
+ */
+export interface HtmlErrorPages {
+  owns(url: string): boolean
+  /** Headers of every answer under these paths, errors included. */
+  headers: Readonly<Record<string, string>>
+  wantsJson(request: Request): boolean
+  render(status: number): string
+}
+
+/**
  * Reads JSON bodies itself so that every failure gets the envelope: 415 for other media types, 413 over
  * the limit, 400 MALFORMED_JSON. Maps framework errors (validation, unknown routes) to the codes of API.md,
  * a known path with another method to 405, and everything unexpected to a 500 without its stack.
  */
-export function errorHandler(deps: { logger: Logger; routes: () => readonly RouteLike[] }) {
+export function errorHandler(deps: {
+  logger: Logger
+  routes: () => readonly RouteLike[]
+  pages?: HtmlErrorPages
+}) {
   let patterns: { pattern: RegExp; method: string }[] | undefined
   const allowedMethods = (pathname: string): string[] => {
     patterns ??= deps
@@ -148,6 +164,14 @@ export function errorHandler(deps: { logger: Logger; routes: () => readonly Rout
       ) => {
         set.status = status
         if (headers) Object.assign(set.headers, headers)
+        const pages = deps.pages?.owns(request.url) ? deps.pages : undefined
+        if (pages) {
+          Object.assign(set.headers, pages.headers)
+          if (!pages.wantsJson(request)) {
+            set.headers['content-type'] = 'text/html; charset=utf-8'
+            return pages.render(status)
+          }
+        }
         set.headers['content-type'] = 'application/json; charset=utf-8'
         return errorBody(errorCode, message, meta.requestId, details)
       }

@@ -1,7 +1,9 @@
 import { ERROR_STATUS, type ErrorCode } from '../shared/errors'
+import { HOSTED_PREFIX } from '../shared/links'
 import {
   DOCUMENTED_AS,
   ERROR_CODES,
+  MEDIA_TYPE,
   RESPONSE_DESCRIPTION,
   RESPONSE_HEADERS,
   type ResponseHeaderName,
@@ -132,11 +134,29 @@ export const HEADERS: Record<string, { description: string; required: boolean; s
     schema: { type: 'string', enum: ['true'] },
   },
   'Cache-Control': {
-    description: 'The answer must not be stored: the link in it is short-lived.',
+    description: 'The answer must not be stored: the link in it is short-lived, or the page is private.',
     required: true,
     schema: { type: 'string', enum: ['no-store'] },
   },
+  'Content-Security-Policy': {
+    description:
+      'On the hosted pages: nothing loads but the inline stylesheet (by its hash) and a `data:` icon; no script, ' +
+      'form, frame or `<base>`.',
+    required: true,
+    schema: { type: 'string', pattern: "^default-src 'none'; " },
+  },
+  'X-Robots-Tag': {
+    description: 'On the hosted pages: `noindex`, as the page’s `robots` meta says too.',
+    required: true,
+    schema: { type: 'string', enum: ['noindex'] },
+  },
 }
+
+/** The headers of every answer under `/i/` (src/modules/hosted), beside those every answer carries. */
+const PAGE_HEADERS = ['Content-Security-Policy', 'X-Robots-Tag', 'Cache-Control']
+
+/** An HTML page as the document states it; the contract checks read the body as this string. */
+const HTML_PAGE: Json = { type: 'string', pattern: '^<!doctype html>' }
 
 const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']
 
@@ -301,6 +321,7 @@ const REASONS: Record<string, string> = {
   '201': 'Created',
   '202': 'Accepted',
   '204': 'No content',
+  '302': 'Found: `Location` is where to go',
 }
 /** Statuses whose stored answer a repeated `Idempotency-Key` replays (idempotency/service.ts). */
 const REPLAYED_ERRORS = new Set([400, 404, 409, 412, 422])
@@ -401,6 +422,8 @@ function standardFormat(schema: Json): Json {
 
 interface RouteFacts {
   api: boolean
+  /** A public HTML page under `/i/` (the hosted documents): rate limited, errors as HTML pages. */
+  page: boolean
   /** A request body is read (and may be refused). */
   body: boolean
   idempotent: boolean
@@ -418,6 +441,7 @@ function sharedCodes(facts: RouteFacts): ErrorCode[] {
   ]
   if (facts.body) codes.push('MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE')
   if (facts.api) codes.push('UNAUTHORIZED', 'RATE_LIMIT_EXCEEDED', 'SERVICE_UNAVAILABLE')
+  if (facts.page) codes.push('RATE_LIMIT_EXCEEDED', 'SERVICE_UNAVAILABLE')
   if (facts.idempotent) codes.push('IDEMPOTENCY_KEY_REUSED')
   if (facts.ifMatch) codes.push('PRECONDITION_FAILED')
   return codes
@@ -426,16 +450,18 @@ function sharedCodes(facts: RouteFacts): ErrorCode[] {
 /** The headers of an answer with this status, beyond those the route names (ETag, Location…). */
 function sharedHeaders(status: number, facts: RouteFacts): string[] {
   const headers = ['X-Request-Id']
-  // Request-line and header limits are checked before the rate limit, which only counts `/api/*`.
-  if (facts.api && status !== 414 && status !== 431) headers.push(...RATE_LIMIT_HEADERS)
+  // Request-line and header limits are checked before the rate limit, which only counts `/api/*` and `/i/*`.
+  if ((facts.api || facts.page) && status !== 414 && status !== 431) headers.push(...RATE_LIMIT_HEADERS)
   if (status === 401) headers.push('WWW-Authenticate')
   if (status === 405) headers.push('Allow')
-  if (status === 429 || (status === 503 && facts.api)) headers.push('Retry-After')
+  if (status === 429 || (status === 503 && (facts.api || facts.page))) headers.push('Retry-After')
+  if (status >= 300 && status < 400) headers.push('Location')
+  if (facts.page) headers.push(...PAGE_HEADERS)
   if (facts.idempotent && (status < 300 || REPLAYED_ERRORS.has(status))) headers.push('Idempotent-Replayed')
   return headers
 }
 
-function errorResponse(codes: ErrorCode[], headers: string[]): Response {
+function errorResponse(codes: ErrorCode[], headers: string[], page: boolean): Response {
   const example = (code: ErrorCode) => ({
     error: { code, ...CODE_EXAMPLE[code], requestId: EXAMPLE_REQUEST_ID },
   })
@@ -455,10 +481,15 @@ function errorResponse(codes: ErrorCode[], headers: string[]): Response {
           schema,
           examples: Object.fromEntries(codes.map((code) => [code, { summary: code, value: example(code) }])),
         }
+  const meanings = codes.map((code) => `\`${code}\`: ${CODE_MEANING[code]}.`).join(' ')
   return {
-    description: codes.map((code) => `\`${code}\`: ${CODE_MEANING[code]}.`).join(' '),
+    description: page
+      ? `An HTML page that says what went wrong; the error envelope when \`Accept\` asks for JSON and not HTML. ${meanings}`
+      : meanings,
     headers: Object.fromEntries(headers.map((name) => [name, headerRef(name)])),
-    content: { 'application/json': media },
+    content: page
+      ? { 'text/html': { schema: HTML_PAGE }, 'application/json': media }
+      : { 'application/json': media },
   }
 }
 
@@ -486,6 +517,7 @@ function finishOperation(path: string, method: string, raw: Operation, schemas: 
   const headerNames = parameters.filter((p) => p.in === 'header').map((p) => p.name.toLowerCase())
   const facts: RouteFacts = {
     api: path.startsWith('/api/'),
+    page: path.startsWith(`${HOSTED_PREFIX}/`),
     // The body parser runs for every method that may carry a body, whether or not the route reads one.
     body: method !== 'get' && method !== 'head',
     idempotent: headerNames.includes('idempotency-key'),
@@ -496,7 +528,11 @@ function finishOperation(path: string, method: string, raw: Operation, schemas: 
   const errorHeaders = new Map<number, string[]>()
   const responses: Record<string, Response> = {}
   for (const [status, response] of Object.entries(raw.responses as Record<string, Response>)) {
-    const schema = response.content?.['application/json']?.schema as Node | undefined
+    // A string answer arrives as `text/plain`; one marked with its media type (an HTML page) is published as that.
+    const plain = response.content?.['text/plain']?.schema as Node | undefined
+    const schema = (response.content?.['application/json']?.schema ??
+      (plain?.[MEDIA_TYPE] ? plain : undefined)) as Node | undefined
+    const mediaType = (schema?.[MEDIA_TYPE] as string | undefined) ?? 'application/json'
     const declared = schema?.[ERROR_CODES]
     const named = (schema?.[RESPONSE_HEADERS] as ResponseHeaderName[] | undefined) ?? []
     if (Array.isArray(declared)) {
@@ -510,7 +546,11 @@ function finishOperation(path: string, method: string, raw: Operation, schemas: 
       (schema?.[RESPONSE_DESCRIPTION] as string | undefined) ??
       (generic ? (REASONS[status] ?? 'Answer') : response.description)
     // `t.Void()` arrives as `content: { type: 'void' }`: an answer without a body has no content at all.
-    const content = schema ? { 'application/json': { schema: schemas.visit(schema) as Json } } : undefined
+    const published =
+      mediaType === 'text/html' ? { ...HTML_PAGE, ...(schemas.visit(schema) as Json) } : undefined
+    const content = schema
+      ? { [mediaType]: { schema: published ?? (schemas.visit(schema) as Json) } }
+      : undefined
     responses[status] = {
       description,
       headers: Object.fromEntries(headers.map((name) => [name, headerRef(name)])),
@@ -527,10 +567,11 @@ function finishOperation(path: string, method: string, raw: Operation, schemas: 
   for (const [status, list] of byStatus) {
     if (responses[status])
       throw new Error(`OpenAPI: ${method} ${path} answers ${status} both as an error and not`)
-    responses[status] = errorResponse(list, [
-      ...sharedHeaders(status, facts),
-      ...(errorHeaders.get(status) ?? []),
-    ])
+    responses[status] = errorResponse(
+      list,
+      [...new Set([...sharedHeaders(status, facts), ...(errorHeaders.get(status) ?? [])])],
+      facts.page,
+    )
   }
 
   const operationId =

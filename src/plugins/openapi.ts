@@ -62,6 +62,12 @@ const openapiGenerator = () =>
         { name: 'Customers', description: 'The people and companies invoices are billed to' },
         { name: 'Reports', description: 'Receivables, aging and revenue, per currency' },
         { name: 'Webhooks', description: 'The event log, and endpoints that receive it as signed webhooks' },
+        {
+          name: 'Hosted pages',
+          description:
+            'Public HTML pages of issued invoices and credit notes for their customers, opened by the secret ' +
+            'link (`hostedUrl`) alone; not part of the JSON API',
+        },
       ],
       components: {
         securitySchemes: {

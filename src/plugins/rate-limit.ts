@@ -10,7 +10,7 @@ import {
   WINDOW_MS,
 } from '../lib/rate-limit'
 import { AppError } from '../shared/errors'
-import { isApiPath } from './api-path'
+import { isApiPath, isHostedPath } from './api-path'
 import { requestMeta } from './request-context'
 
 const WARNED_KEYS_MAX = 10_000
@@ -62,18 +62,29 @@ export function rateLimitPlugin(deps: {
     })
   }
 
+  /**
+   * `/api/*` under the client's key; the hosted pages (`/i/*`, public, keyed by a secret in the URL) too, as a
+   * brake on token guessing, under a key of their own: a customer reading an invoice does not spend the quota
+   * of the business's integration behind the same address, nor the other way round.
+   */
+  const keyOf = (context: RequestParts & { server: Parameters<typeof clientKey>[1] }): string | undefined => {
+    const api = isApiPath(context.request.url)
+    const page = !api && isHostedPath(context.request.url)
+    if (!api && !page) return undefined
+    const key = clientKey(context.request, context.server, trustProxy)
+    return key === undefined || !page ? key : `page:${key}`
+  }
+
   const plugin = new Elysia({ name: 'rate-limit' }).onStop(() => store.close())
   // Elysia awaits every request hook once one is async, so the in-memory store keeps this one synchronous.
   if (store.kind === 'memory') {
     plugin.onRequest((context) => {
-      if (!isApiPath(context.request.url)) return
-      const key = clientKey(context.request, context.server, trustProxy)
+      const key = keyOf(context)
       if (key !== undefined) enforce(context, key, store.hit(key))
     })
   } else {
     plugin.onRequest(async (context) => {
-      if (!isApiPath(context.request.url)) return
-      const key = clientKey(context.request, context.server, trustProxy)
+      const key = keyOf(context)
       if (key === undefined) return
       const decision = await store.hit(key)
       if (decision) enforce(context, key, decision)

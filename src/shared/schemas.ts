@@ -24,6 +24,8 @@ export const RESPONSE_HEADERS = Symbol.for('invoice-api.openapi.response-headers
 export const RESPONSE_DESCRIPTION = Symbol.for('invoice-api.openapi.response-description')
 /** Keywords the document shows in place of (or beside) the schema's own, e.g. a range checked in code. */
 export const DOCUMENTED_AS = Symbol.for('invoice-api.openapi.documented-as')
+/** The media type of an answer that is not JSON, e.g. `text/html` for the hosted pages. */
+export const MEDIA_TYPE = Symbol.for('invoice-api.openapi.media-type')
 
 export type ResponseHeaderName = 'ETag' | 'Location' | 'Cache-Control'
 
@@ -56,6 +58,10 @@ export const described = <T extends TSchema>(schema: T, description: string): T 
  */
 export const documentedAs = <T extends TSchema>(schema: T, keywords: Record<string, unknown>): T =>
   marked(schema, { [DOCUMENTED_AS]: keywords })
+
+/** An HTML page as an answer: a string, published under `text/html`. */
+export const htmlPage = (description: string) =>
+  marked(t.String({ description }), { [MEDIA_TYPE]: 'text/html', [RESPONSE_DESCRIPTION]: description })
 
 export const ErrorResponse = t.Object(
   {

@@ -231,12 +231,16 @@ export function compileContract(document: OpenApiDocument): Contract {
         )
         return problems
       }
-      let value: unknown
-      try {
-        value = JSON.parse(body)
-      } catch {
-        problems.push(`the body is not JSON: ${body.slice(0, 200)}`)
-        return problems
+      // Text that is not JSON (the hosted HTML pages) is checked as the string it is.
+      const json = mediaType === 'application/json' || mediaType.endsWith('+json')
+      let value: unknown = body
+      if (json) {
+        try {
+          value = JSON.parse(body)
+        } catch {
+          problems.push(`the body is not JSON: ${body.slice(0, 200)}`)
+          return problems
+        }
       }
       const validate = validator(media.schema)
       if (!validate(value)) {

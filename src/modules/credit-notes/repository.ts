@@ -7,7 +7,7 @@ import type {
   CreditReason,
   SellerJson,
 } from '../../../db/schema'
-import type { Database, Transaction } from '../../lib/db'
+import { crossTenant, type Database, type Transaction } from '../../lib/db'
 import { type LineMoney, parseDecimal3, parseMinorUnits } from '../../shared/money'
 
 export type NewCreditNote = Insertable<CreditNotesTable>
@@ -142,6 +142,18 @@ export async function findCreditNote(
     .where('cn.user_id', '=', userId)
     .where('cn.id', '=', id)
     .executeTakeFirst()
+  return row && toRecord(row as ViewRow)
+}
+
+/**
+ * The credit note whose hosted page secret is `token`, whoever owns it: the token is the only key the public page
+ * has, so this one read runs without the tenant guard on purpose.
+ */
+export async function findCreditNoteByHostedToken(
+  db: Database,
+  token: string,
+): Promise<CreditNoteRecord | undefined> {
+  const row = await creditNoteView(crossTenant(db)).where('cn.hosted_token', '=', token).executeTakeFirst()
   return row && toRecord(row as ViewRow)
 }
 

@@ -26,6 +26,7 @@ import {
   type CreditNoteRecord,
   creditedByLine,
   findCreditNote,
+  findCreditNoteByHostedToken as findNoteByHostedToken,
   insertCreditNote,
   listCreditNotes as listRecords,
   lockCreditNote,
@@ -319,6 +320,20 @@ export async function getCreditNoteVersioned(
   const record = await findCreditNote(db, userId, id)
   if (!record) throw notFound('Credit note')
   return { note: toCreditNote(record), version: record.version }
+}
+
+/**
+ * The credit note behind a hosted page token, with its owner (whose profile the page reads) and the issue date of
+ * the invoice it corrects, or undefined for an unknown or rotated token. The caller has checked the token's shape.
+ */
+export async function findCreditNoteByHostedToken(
+  db: Database,
+  token: string,
+): Promise<{ note: CreditNote; userId: string; invoiceIssueDate: string } | undefined> {
+  const record = await findNoteByHostedToken(db, token)
+  return (
+    record && { note: toCreditNote(record), userId: record.userId, invoiceIssueDate: record.invoiceIssueDate }
+  )
 }
 
 export async function getCreditNote(db: Database, userId: string, id: string): Promise<CreditNote> {

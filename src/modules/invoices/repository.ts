@@ -5,7 +5,7 @@ import type {
   InvoiceItemsTable,
   InvoicesTable,
 } from '../../../db/schema'
-import type { Database, Transaction } from '../../lib/db'
+import { crossTenant, type Database, type Transaction } from '../../lib/db'
 import { precompiled } from '../../lib/precompiled'
 import {
   type InvoiceRecord,
@@ -42,6 +42,22 @@ export async function findInvoiceView(
   id: string,
 ): Promise<InvoiceView | undefined> {
   const [row] = await invoiceById(db, { userId, id })
+  return row && toView(row as ViewRow)
+}
+
+/**
+ * The issued invoice whose hosted page secret is `token`, whoever owns it: the token is the only key the public
+ * page has, so this one read runs without the tenant guard on purpose. Drafts are left out here, so that a
+ * draft's token reads exactly as an unknown one.
+ */
+export async function findIssuedViewByHostedToken(
+  db: Database,
+  token: string,
+): Promise<InvoiceView | undefined> {
+  const row = await invoiceView(crossTenant(db))
+    .where('i.hosted_token', '=', token)
+    .where('i.status', '<>', 'draft')
+    .executeTakeFirst()
   return row && toView(row as ViewRow)
 }
 

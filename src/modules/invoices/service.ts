@@ -20,6 +20,7 @@ import {
   deleteInvoice as deleteRow,
   findInvoice,
   findInvoiceView,
+  findIssuedViewByHostedToken,
   findItems,
   type InvoiceRecord,
   type InvoiceUpdate,
@@ -119,6 +120,18 @@ export async function getInvoice(db: Database, userId: string, id: string): Prom
   const row = await findInvoiceView(db, userId, id)
   if (!row) throw notFound('Invoice')
   return toInvoice(row)
+}
+
+/**
+ * The issued invoice behind a hosted page token, with its owner (whose profile the page reads), or undefined for
+ * an unknown, rotated or draft token. The caller has checked the token's shape (`HOSTED_TOKEN`).
+ */
+export async function findInvoiceByHostedToken(
+  db: Database,
+  token: string,
+): Promise<{ invoice: Invoice; userId: string } | undefined> {
+  const view = await findIssuedViewByHostedToken(db, token)
+  return view && { invoice: toInvoice(view), userId: view.userId }
 }
 
 /** A draft with defaults from the customer and profile: currency, dates in the profile's time zone, tax rate. */
