@@ -40,6 +40,8 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
  * - `/docs` and `/docs/json`: the HTML reference page and the OpenAPI document; no input, not the JSON API.
  * - `/metrics`: Prometheus text behind its own `METRICS_TOKEN`, no input schema; not the JSON API.
  * - methods other than GET/POST/PUT/PATCH/DELETE (Elysia's catch-alls, CORS preflights): not routes of API.md.
+ * - `/i/*`: the hosted document pages, HTML for people whose only input is the link's secret; their answers
+ *   (HTML error pages, one 404 for every token that names nothing) are tested in tests/api/hosted.test.ts.
  * The local file-download route (`/files/*`) serves PDF bytes, and its wildcard is an object key that only an
  * HMAC signature opens, so only its query (which has a schema) is fuzzed, with a fixed key.
  */
@@ -54,6 +56,10 @@ export function routesOf(app: App): { fuzzed: RouteSpec[]; skipped: { key: strin
     seen.add(key)
     if (route.path === '/docs' || route.path.startsWith('/docs/')) {
       skipped.push({ key, why: 'API reference page / OpenAPI document, not the JSON API' })
+      continue
+    }
+    if (route.path.startsWith('/i/')) {
+      skipped.push({ key, why: 'hosted HTML page, not the JSON API (tests/api/hosted.test.ts)' })
       continue
     }
     if (route.path === '/metrics') {
