@@ -9,6 +9,7 @@ import type { Storage } from './lib/storage'
 import { LocalDiskStorage } from './lib/storage'
 import { creditNotesModule } from './modules/credit-notes'
 import { customersModule } from './modules/customers'
+import { emailsModule } from './modules/emails'
 import { filesModule } from './modules/files'
 import { healthModule } from './modules/health'
 import { hostedErrorPages, hostedModule } from './modules/hosted'
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps) {
     .use(issuingModule({ db, auth, storage, metrics, config, logger, outbox }))
     .use(paymentsModule({ db, auth, outbox }))
     .use(creditNotesModule({ db, auth, storage, metrics, config, logger, outbox }))
+    .use(emailsModule({ db, auth, jobs: deps.jobs, mailFrom: config.mail.from }))
     .use(webhooksModule({ db, auth, webhooks }))
     .use(reportsModule({ db, auth }))
     .use(hostedModule({ db, storage, metrics, config, logger, outbox }))

@@ -69,6 +69,10 @@ export interface Config {
     /** The From address of every message (`Name <address>` or an address). */
     from: string
   }
+  emails: {
+    /** Seconds before each retry after a temporary failure; the attempt after the last fails the email. */
+    retryScheduleSeconds: readonly number[]
+  }
   webhooks: {
     /** Development and tests only: lets endpoints resolve to loopback and private addresses. */
     allowPrivateNetworks: boolean
@@ -80,6 +84,8 @@ export interface Config {
 
 /** API.md "Webhooks": 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
 const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18_000, 36_000, 36_000] as const
+/** Emails: 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 6 h, 8 h: about 24.4 h of retries (API.md "Delivery"). */
+const DEFAULT_EMAIL_RETRY_SCHEDULE = [60, 300, 900, 3600, 10_800, 21_600, 21_600, 28_800] as const
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -186,23 +192,28 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const allowPrivateNetworks = bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false)
-  const retryScheduleRaw = read('WEBHOOK_RETRY_SCHEDULE')
-  const retryScheduleSeconds =
-    retryScheduleRaw === undefined
-      ? [...DEFAULT_RETRY_SCHEDULE]
-      : retryScheduleRaw
-          .split(',')
-          .map((part) => part.trim())
-          .map(Number)
-  if (
-    retryScheduleSeconds.length === 0 ||
-    retryScheduleSeconds.length > 20 ||
-    retryScheduleSeconds.some((seconds) => !Number.isInteger(seconds) || seconds < 0 || seconds > 7 * 86_400)
-  ) {
-    problems.push(
-      'WEBHOOK_RETRY_SCHEDULE must list 1–20 whole numbers of seconds, each at most 604800 (e.g. "5,300,1800")',
-    )
+  const schedule = (name: string, fallback: readonly number[]): number[] => {
+    const raw = read(name)
+    const seconds =
+      raw === undefined
+        ? [...fallback]
+        : raw
+            .split(',')
+            .map((part) => part.trim())
+            .map(Number)
+    if (
+      seconds.length === 0 ||
+      seconds.length > 20 ||
+      seconds.some((value) => !Number.isInteger(value) || value < 0 || value > 7 * 86_400)
+    ) {
+      problems.push(
+        `${name} must list 1–20 whole numbers of seconds, each at most 604800 (e.g. "5,300,1800")`,
+      )
+    }
+    return seconds
   }
+  const retryScheduleSeconds = schedule('WEBHOOK_RETRY_SCHEDULE', DEFAULT_RETRY_SCHEDULE)
+  const emailRetryScheduleSeconds = schedule('EMAIL_RETRY_SCHEDULE', DEFAULT_EMAIL_RETRY_SCHEDULE)
 
   if (isProduction) {
     // Webhooks to private addresses would let any user probe the internal network.
@@ -264,6 +275,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxWorkerMemoryMb:
       read('MAX_WORKER_MEMORY_MB') === undefined ? undefined : int('MAX_WORKER_MEMORY_MB', 0, 1, 1_048_576),
     mail: { smtpUrl, from: mailFrom ?? 'Invoices <invoices@localhost>' },
+    emails: { retryScheduleSeconds: emailRetryScheduleSeconds },
     webhooks: {
       allowPrivateNetworks,
       retryScheduleSeconds,

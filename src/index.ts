@@ -68,6 +68,7 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     logger,
     config,
     storage: deps.storage,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     onWebhookAttempt: (outcome) => deps.metrics?.webhookAttempts.inc({ outcome }),
   })
   const parserFlags = [...process.execArgv, process.env['BUN_OPTIONS'] ?? '']

@@ -368,7 +368,12 @@ export async function listCreditNotes(
  * Rendering is deterministic; should the bytes differ anyway (a renderer upgrade), they are stored with their
  * new hash and an error log line, as for invoices.
  */
-async function regenerate(db: Database, deps: CreditNoteDeps, userId: string, id: string): Promise<void> {
+async function regenerate(
+  db: Database,
+  deps: Omit<CreditNoteDeps, 'outbox'>,
+  userId: string,
+  id: string,
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     if (!(await lockCreditNote(trx, userId, id))) throw notFound('Credit note')
     const record = await findCreditNote(trx, userId, id)
@@ -390,14 +395,22 @@ async function regenerate(db: Database, deps: CreditNoteDeps, userId: string, id
   })
 }
 
-/** A fresh link to the stored PDF, first rendered again from the note if the store lost it. */
-export async function creditNotePdfLink(db: Database, deps: CreditNoteDeps, userId: string, id: string) {
+/** Where the note's PDF is stored and the name it is downloaded (or attached) as; put back first if the store lost it. */
+export async function storedCreditNotePdf(
+  db: Database,
+  deps: Omit<CreditNoteDeps, 'outbox'>,
+  userId: string,
+  id: string,
+): Promise<{ key: string; filename: string }> {
   const record = await findCreditNote(db, userId, id)
   if (!record) throw notFound('Credit note')
   if (!(await isStored(deps, record.pdf.key))) await regenerate(db, deps, userId, id)
-  const link = await deps.storage.signedDownloadUrl(record.pdf.key, {
-    filename: `${record.number}.pdf`,
-    ttlSeconds: deps.pdfUrlTtlSeconds,
-  })
+  return { key: record.pdf.key, filename: `${record.number}.pdf` }
+}
+
+/** A fresh link to the stored PDF, first rendered again from the note if the store lost it. */
+export async function creditNotePdfLink(db: Database, deps: CreditNoteDeps, userId: string, id: string) {
+  const { key, filename } = await storedCreditNotePdf(db, deps, userId, id)
+  const link = await deps.storage.signedDownloadUrl(key, { filename, ttlSeconds: deps.pdfUrlTtlSeconds })
   return { url: link.url, expiresAt: link.expiresAt.toISOString() }
 }

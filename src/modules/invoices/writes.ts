@@ -217,3 +217,21 @@ export async function refreshDraftSearch(
 ): Promise<void> {
   await updateDraftSearchText(db, userId, customerId, invoiceSearchText(null, customerName))
 }
+
+/** What happened to an email of the invoice, as its trail records it. */
+export type EmailEventType = 'emailed' | 'email_failed' | 'reminder_sent'
+
+/**
+ * Records the outcome of an email of the invoice (`emailed`, `reminder_sent`, or `email_failed` once it is given
+ * up), in the transaction of the email module that records it on the message. The email job acts for the user
+ * who asked for it (or enabled the reminders), who is therefore the actor.
+ */
+export async function recordEmailEvent(
+  trx: Transaction,
+  userId: string,
+  invoiceId: string,
+  type: EmailEventType,
+  data: { emailId: string; to: readonly string[]; attempts: number; error?: string; reminderStep?: number },
+): Promise<void> {
+  await appendEvent(trx, { invoiceId, userId, type, actorId: userId, data })
+}

@@ -118,14 +118,25 @@ async function regenerate(db: Database, deps: IssuingDeps, userId: string, id: s
   })
 }
 
-/** A fresh link to the stored PDF, which is first rendered again from the snapshot if the store lost it. */
-export async function pdfLink(db: Database, deps: IssuingDeps, userId: string, id: string): Promise<PdfLink> {
+/**
+ * Where the invoice's PDF is stored and the name it is downloaded (or attached) as; it is first rendered again from
+ * the snapshot if the store lost it.
+ */
+export async function storedPdf(
+  db: Database,
+  deps: IssuingDeps,
+  userId: string,
+  id: string,
+): Promise<{ key: string; filename: string }> {
   const invoice = await findInvoiceRecord(db, userId, id)
   if (!isIssued(invoice)) throw noPdf()
   if (!(await isStored(deps, invoice.pdf.key))) await regenerate(db, deps, userId, id)
-  const link = await deps.storage.signedDownloadUrl(invoice.pdf.key, {
-    filename: `${invoice.number}.pdf`,
-    ttlSeconds: deps.pdfUrlTtlSeconds,
-  })
+  return { key: invoice.pdf.key, filename: `${invoice.number}.pdf` }
+}
+
+/** A fresh link to the stored PDF, which is first rendered again from the snapshot if the store lost it. */
+export async function pdfLink(db: Database, deps: IssuingDeps, userId: string, id: string): Promise<PdfLink> {
+  const { key, filename } = await storedPdf(db, deps, userId, id)
+  const link = await deps.storage.signedDownloadUrl(key, { filename, ttlSeconds: deps.pdfUrlTtlSeconds })
   return { url: link.url, expiresAt: link.expiresAt.toISOString() }
 }
