@@ -32,6 +32,8 @@ const REQUESTS: Record<
   'POST /api/v1/invoices/:id/credit-notes': { resource: 'issued', body: { reason: 'other' } },
   'GET /api/v1/credit-notes/:id': { resource: 'creditNote' },
   'GET /api/v1/credit-notes/:id/pdf': { resource: 'creditNote' },
+  'POST /api/v1/invoices/:id/hosted-link/rotate': { resource: 'issued' },
+  'POST /api/v1/credit-notes/:id/hosted-link/rotate': { resource: 'creditNote' },
   'GET /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
   'PATCH /api/v1/webhook-endpoints/:id': { resource: 'endpoint', body: { description: 'Taken over' } },
   'DELETE /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
