@@ -150,8 +150,13 @@ describe('the hosted invoice page', () => {
     ]) {
       expect(html).toContain(text)
     }
-    expect(html).toContain(`href="/i/${invoice.hostedUrl.split('/i/')[1]}/pdf"`)
+    const secret = invoice.hostedUrl.split('/i/')[1]!
+    expect(html).toContain(`href="/i/${secret}/pdf"`)
     expect(html).toContain('Download PDF')
+    // The access log names the route, never the link's secret.
+    const line = await t.waitForLog((l) => l['path'] === '/i/{token}' && l['statusCode'] === 200)
+    expect(line['method']).toBe('GET')
+    expect(JSON.stringify(t.logs)).not.toContain(secret)
   })
 
   test('when names and descriptions carry markup, then the page shows them as text', async () => {
