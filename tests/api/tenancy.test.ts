@@ -34,6 +34,13 @@ const REQUESTS: Record<
   'GET /api/v1/credit-notes/:id/pdf': { resource: 'creditNote' },
   'POST /api/v1/invoices/:id/hosted-link/rotate': { resource: 'issued' },
   'POST /api/v1/credit-notes/:id/hosted-link/rotate': { resource: 'creditNote' },
+  'POST /api/v1/invoices/:id/send-email': { resource: 'issued', body: { to: ['intruder@example.com'] } },
+  'GET /api/v1/invoices/:id/emails': { resource: 'issued' },
+  'POST /api/v1/credit-notes/:id/send-email': {
+    resource: 'creditNote',
+    body: { to: ['intruder@example.com'] },
+  },
+  'GET /api/v1/credit-notes/:id/emails': { resource: 'creditNote' },
   'GET /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
   'PATCH /api/v1/webhook-endpoints/:id': { resource: 'endpoint', body: { description: 'Taken over' } },
   'DELETE /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
@@ -98,6 +105,10 @@ describe('isolation between users', () => {
       invoice: await (await t.request(`/api/v1/invoices/${invoiceId}`, { token: owner })).text(),
       issued: await (await t.request(`/api/v1/invoices/${issuedId}`, { token: owner })).text(),
       creditNote: await (await t.request(`/api/v1/credit-notes/${creditNoteId}`, { token: owner })).text(),
+      emails: [
+        await (await t.request(`/api/v1/invoices/${issuedId}/emails`, { token: owner })).text(),
+        await (await t.request(`/api/v1/credit-notes/${creditNoteId}/emails`, { token: owner })).text(),
+      ],
       creditNotes: await (await t.request('/api/v1/credit-notes', { token: owner })).text(),
       endpoint: await (await t.request(`/api/v1/webhook-endpoints/${endpointId}`, { token: owner })).text(),
       deliveries: (
