@@ -5,7 +5,9 @@
 FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
-RUN bun install --frozen-lockfile --production --ignore-scripts
+# Production dependencies only, without the peer dependencies bun would add for type-checking (TypeScript,
+# bun-types, @types/*: ≈ 35 MB the server never loads).
+RUN bun install --frozen-lockfile --production --omit=peer --ignore-scripts
 
 FROM oven/bun:1.4.5 AS build
 WORKDIR /app
@@ -16,6 +18,11 @@ COPY src ./src
 COPY db ./db
 COPY scripts ./scripts
 RUN bun x tsc --noEmit -p tsconfig.json
+# The API reference page serves one file of @scalar/api-reference (a development dependency: its own
+# dependencies are 167 MB); src/plugins/docs-page.ts reads it from vendor/ when present.
+RUN mkdir -p vendor/scalar-api-reference \
+ && cp node_modules/@scalar/api-reference/package.json node_modules/@scalar/api-reference/dist/browser/standalone.js \
+       vendor/scalar-api-reference/
 
 FROM oven/bun:1.4.5-slim AS runtime
 # The garbage collector sizes its heap against the machine's RAM, which in a container is the host's: on a
@@ -36,6 +43,7 @@ COPY --chown=bun:bun package.json bun.lock tsconfig.json ./
 COPY --from=build --chown=bun:bun /app/src ./src
 COPY --from=build --chown=bun:bun /app/db ./db
 COPY --from=build --chown=bun:bun /app/scripts ./scripts
+COPY --from=build --chown=bun:bun /app/vendor ./vendor
 RUN mkdir -p /app/data && chown bun:bun /app/data
 USER bun
 EXPOSE 8080

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
@@ -13,10 +13,20 @@ import { type AnyElysia, Elysia, type InternalRoute } from 'elysia'
 
 const SCALAR = '@scalar/api-reference'
 
+/**
+ * Where the container image keeps the bundle: the package is a development dependency (its own dependencies,
+ * 167 MB, are not needed to serve one file), and the image's build stage copies its package.json and standalone
+ * bundle here (Dockerfile).
+ */
+const VENDORED = path.resolve(import.meta.dir, '..', '..', 'vendor', 'scalar-api-reference')
+
 /** The published standalone browser bundle (the package's `browser` entry) and its version. */
 function scalarBundle(): { version: string; file: string } {
+  const vendored = path.join(VENDORED, 'package.json')
   // The package exports no `./package.json`; its main entry is `dist/index.js`, one level below the root.
-  const root = path.resolve(path.dirname(Bun.resolveSync(SCALAR, import.meta.dir)), '..')
+  const root = existsSync(vendored)
+    ? VENDORED
+    : path.resolve(path.dirname(Bun.resolveSync(SCALAR, import.meta.dir)), '..')
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
     name: string
     version: string
@@ -24,7 +34,8 @@ function scalarBundle(): { version: string; file: string } {
   }
   if (pkg.name !== SCALAR || !pkg.browser)
     throw new Error(`${SCALAR}: no standalone browser bundle in ${root}`)
-  return { version: pkg.version, file: path.join(root, pkg.browser) }
+  const file = root === VENDORED ? path.join(root, path.basename(pkg.browser)) : path.join(root, pkg.browser)
+  return { version: pkg.version, file }
 }
 
 /**
