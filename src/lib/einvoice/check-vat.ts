@@ -195,14 +195,12 @@ export function checkAmounts(doc: EInvoiceDocument): EInvoiceProblem[] {
   }
   for (const group of taxDrift(doc.vatBreakdown, doc.currency.minorDigits)) {
     if (!group.exceedsTolerance) continue
-    problems.push(
-      problem(
-        API_FIELD.taxCalculation,
-        'BR-CO-17',
-        `the ${group.vatCategory} ${group.vatRate} % tax is ${group.taxAmount}, ${group.drift} minor units from ` +
-          `${group.expectedTax} computed once on the category, beyond the norm's tolerance: use "per_category"`,
-      ),
-    )
+    const message =
+      `the ${group.vatCategory} ${group.vatRate} % tax is ${group.taxAmount}, ${group.drift} minor units from ` +
+      `${group.expectedTax} computed once on the category, beyond the norm's tolerance: use "per_category"`
+    problems.push(problem(API_FIELD.taxCalculation, 'BR-CO-17', message))
+    // Standard-rated groups are held to the same tolerance a second time, by their category's own rule.
+    if (group.vatCategory === 'S') problems.push(problem(API_FIELD.taxCalculation, 'BR-S-09', message))
   }
   return problems
 }

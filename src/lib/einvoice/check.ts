@@ -48,6 +48,7 @@ function checkHeader(doc: EInvoiceDocument, format: EInvoiceFormat): EInvoicePro
   }
   if (doc.paymentMeans && !filled(doc.paymentMeans.iban)) {
     problems.push(problem(API_FIELD.iban, 'BR-61', 'payment by credit transfer needs the IBAN'))
+    problems.push(problem(API_FIELD.iban, 'BR-50', 'a credit transfer needs the account identifier (IBAN)'))
   }
   return problems
 }

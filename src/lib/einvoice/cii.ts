@@ -161,7 +161,7 @@ function settlement(doc: EInvoiceDocument): XmlNode {
       ? node({
           'ram:TypeCode': means.code,
           'ram:PayeePartyCreditorFinancialAccount': node({
-            'ram:IBANID': means.iban,
+            'ram:IBANID': optional(means.iban),
             'ram:AccountName': optional(means.accountName),
           }),
           'ram:PayeeSpecifiedCreditorFinancialInstitution': filled(means.bic)

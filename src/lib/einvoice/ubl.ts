@@ -76,7 +76,7 @@ export function toUbl(doc: EInvoiceDocument): string {
             'cbc:PaymentMeansCode': means.code,
             'cbc:PaymentDueDate': isInvoice ? undefined : optional(doc.dueDate),
             'cac:PayeeFinancialAccount': node({
-              'cbc:ID': means.iban,
+              'cbc:ID': optional(means.iban),
               'cbc:Name': optional(means.accountName),
               'cac:FinancialInstitutionBranch': filled(means.bic) ? { 'cbc:ID': means.bic } : undefined,
             }),
