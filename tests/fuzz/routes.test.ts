@@ -33,7 +33,8 @@ let skipped: { key: string; why: string }[]
 let calibration: Runner
 
 beforeAll(async () => {
-  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' })
+  // The job queue runs (without workers): send-email queues its job in the request's transaction.
+  t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' }, { queue: true })
   ;({ fuzzed: routes, skipped } = routesOf(t.app))
   world = new World(t)
   await world.setup()
