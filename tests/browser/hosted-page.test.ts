@@ -190,6 +190,12 @@ describe('the hosted invoice page in a browser', () => {
     const button = await page.evaluate("getComputedStyle(document.querySelector('a.button')).backgroundColor")
     expect(button).toBe('rgb(29, 78, 216)')
     await page.screenshot({ path: path.join(RESULTS, 'hosted-page-desktop.png'), fullPage: true })
+    // Printed, the page keeps the document and drops the button.
+    await page.emulateMedia({ media: 'print' })
+    expect(await page.evaluate("getComputedStyle(document.querySelector('a.button')).display")).toBe('none')
+    expect(await page.evaluate("getComputedStyle(document.querySelector('table.items')).display")).toBe(
+      'table',
+    )
     await context.close()
     expect({ outside, problems }).toEqual({ outside: [], problems: [] })
   })
