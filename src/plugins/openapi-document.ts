@@ -88,17 +88,19 @@ export const HEADERS: Record<string, { description: string; required: boolean; s
     schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
   },
   'RateLimit-Limit': {
-    description: 'Requests a minute each client address may make on `/api/*`. Sent on `/api/*` answers.',
+    description:
+      'Requests a minute each client address may make on `/api/*`, and apart from those on the hosted pages ' +
+      '(`/i/*`). Sent on the answers of both.',
     required: false,
     schema: { type: 'integer', minimum: 1 },
   },
   'RateLimit-Remaining': {
-    description: 'Requests left to this client address now. Sent on `/api/*` answers.',
+    description: 'Requests left to this client address now. Sent on `/api/*` and `/i/*` answers.',
     required: false,
     schema: { type: 'integer', minimum: 0 },
   },
   'RateLimit-Reset': {
-    description: 'Seconds until the quota is whole again. Sent on `/api/*` answers.',
+    description: 'Seconds until the quota is whole again. Sent on `/api/*` and `/i/*` answers.',
     required: false,
     schema: { type: 'integer', minimum: 0 },
   },
