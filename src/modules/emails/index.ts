@@ -124,6 +124,7 @@ export function emailsModule(deps: {
           tags: ['Credit notes'],
           operationId: 'listCreditNoteEmails',
           summary: "The credit note's emails, newest first",
+          description: 'Every email of the credit note, with its delivery status.',
         },
       },
     )
