@@ -86,6 +86,7 @@ describe('emails over SMTP', () => {
     sink = await startSmtpSink()
     sink.answer((to) => to.startsWith('flaky-'), { temporaryFailures: 1 })
     sink.answer((to) => to.startsWith('bounce-'), { permanent: true })
+    sink.answer((to) => to.startsWith('busy-'), { temporaryFailures: 1000 })
     t = await createTestApp(
       {
         RATE_LIMIT_PER_MINUTE: '1000000',
@@ -206,6 +207,19 @@ describe('emails over SMTP', () => {
     expect(events.map((e) => e.type)).not.toContain('emailed')
     const hooks = await t.request('/api/v1/events?type=invoice.email_failed', { token })
     expect(((await hooks.json()) as { data: unknown[] }).data).toHaveLength(1)
+  })
+
+  test('when the server answers 451 to every attempt, then the email fails after the last retry of the schedule', async () => {
+    const customer = address('busy')
+    const { token, invoice, path } = await h.issuedInvoice(customer)
+    const { id } = (await (await h.send(token, path, {})).json()) as { id: string }
+    // EMAIL_RETRY_SCHEDULE=1,1,1: the first attempt and three retries.
+    const email = await h.settled(token, path, id, 'failed')
+    expect(email.attempts).toBe(4)
+    expect(email.lastError).toContain('451')
+    expect(sink.refused.get(customer)).toBe(4)
+    const types = (await h.kit.events(token, invoice.id)).map((e) => e.type)
+    expect(types.filter((type) => type === 'email_failed')).toHaveLength(1)
   })
 
   test('when the invoice is a draft or void, then sending answers 409 and queues nothing', async () => {

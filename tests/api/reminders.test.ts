@@ -115,11 +115,11 @@ async function runEverywhere(now: () => Date, times = 4): Promise<number> {
 }
 
 /** A user with reminders at 3 and 10 days (enabled or not) and an issued invoice due tomorrow. */
-async function overdueLater(enabled = true) {
-  const token = await kit.newUser({ reminders: { enabled, daysAfterDue: [3, 10] } })
+async function overdueLater(enabled = true, timezone = 'UTC') {
+  const token = await kit.newUser({ timezone, reminders: { enabled, daysAfterDue: [3, 10] } })
   const recipient = address('late-payer')
   const customerId = await kit.newCustomer(token, { name: 'Late Payer', email: recipient })
-  const today = dayIn('UTC')
+  const today = dayIn(timezone)
   const dueDate = addDays(today, 1)
   const created = await t.request('/api/v1/invoices', {
     method: 'POST',
@@ -195,6 +195,16 @@ describe('payment reminders', () => {
         .filter((e) => e.type === 'reminder_sent')
         .map((e) => (e.data as { reminderStep: number }).reminderStep),
     ).toEqual([3, 10])
+  })
+
+  test("when the days past due are counted, then the profile's time zone decides when a day begins", async () => {
+    // UTC+14: at 12:00 UTC on the second day after the due date, it is already the third day there.
+    const invoice = await overdueLater(true, 'Pacific/Kiritimati')
+    await runEverywhere(() => new Date(`${addDays(invoice.dueDate, 2)}T09:00:00Z`))
+    expect(await reminderSteps(invoice.id)).toEqual([])
+    await runEverywhere(() => new Date(`${addDays(invoice.dueDate, 2)}T10:00:00Z`))
+    expect(await reminderSteps(invoice.id)).toEqual([3])
+    await allSent(invoice.token, invoice.path, 1)
   })
 
   test('when the invoice is paid, then no reminder is queued', async () => {
