@@ -71,6 +71,23 @@ describe('a document without the seller VAT id', () => {
   })
 })
 
+describe('a seller with a tax number but no VAT id', () => {
+  const base = invoice(standardItems)
+  const doc = invoice(
+    standardItems,
+    {},
+    { seller: { ...base.seller, vatId: undefined, taxRegistrationId: '12/345/67890' } },
+  )
+
+  test('when checked and generated anyway, then BR-CO-26 is named on /profile/taxId, as both syntaxes fail it', async () => {
+    expect(checkDocument(doc, 'ubl')).toEqual([
+      expect.objectContaining({ path: '/profile/taxId', rule: 'BR-CO-26' }),
+    ])
+    expect(await fatalRuleIds(en16931Ubl, toUbl(doc))).toEqual(['BR-CO-26'])
+    expect(await fatalRuleIds(en16931Cii, toCii(doc, 'facturx'))).toEqual(['BR-CO-26'])
+  })
+})
+
 describe('JPY with 120 lines taxed per line', () => {
   const doc = invoice(JPY_PER_LINE_ITEMS, { currency: 'JPY', taxCalculation: 'per_line' })
 
@@ -198,6 +215,27 @@ describe('parties and payment', () => {
     const official = await fatalRuleIds(xrechnungCii, toCii(doc, 'xrechnung-cii'))
     expectMirrored(problems, official, 'BR-DE-15')
     expectMirrored(problems, official, 'BR-DE-2')
+  })
+})
+
+describe('XRechnung delivery addresses', () => {
+  test('when the deliver-to address has only its country, then its city and postal code are named, as the German rules do', async () => {
+    const doc = invoice(
+      [{ description: 'Oak boards', quantity: '4', unitPrice: 2250, taxRate: '0', taxCategory: 'K' }],
+      {},
+      {
+        buyer: { ...invoice(standardItems).buyer, vatId: 'ATU12345678' },
+        exemptionReasons: { K: 'Intra-community supply' },
+        delivery: { date: '2026-01-12', deliverTo: { country: 'AT' } },
+      },
+    )
+    expect(checkDocument(doc, 'facturx')).toEqual([])
+    const problems = checkDocument(doc, 'xrechnung-cii')
+    expect(problems.map((p) => [p.path, p.rule])).toEqual([
+      ['/deliverTo/city', 'BR-DE-10'],
+      ['/deliverTo/postalCode', 'BR-DE-11'],
+    ])
+    expect(await fatalRuleIds(xrechnungCii, toCii(doc, 'xrechnung-cii'))).toEqual(['BR-DE-10', 'BR-DE-11'])
   })
 })
 

@@ -27,7 +27,7 @@ export function checkDocument(doc: EInvoiceDocument, format: EInvoiceFormat): EI
   }
   return [
     ...checkHeader(doc, format),
-    ...checkSeller(doc, format),
+    ...checkSeller(doc),
     ...checkBuyer(doc),
     ...checkCategories(doc),
     ...checkAmounts(doc),
@@ -53,18 +53,22 @@ function checkHeader(doc: EInvoiceDocument, format: EInvoiceFormat): EInvoicePro
   return problems
 }
 
-function checkSeller(doc: EInvoiceDocument, format: EInvoiceFormat): EInvoiceProblem[] {
+function checkSeller(doc: EInvoiceDocument): EInvoiceProblem[] {
   const { seller } = doc
   const problems: EInvoiceProblem[] = []
   if (!filled(seller.name)) problems.push(problem(API_FIELD.sellerName, 'BR-06', 'the seller has no name'))
   if (!filled(seller.address.country)) {
     problems.push(problem(API_FIELD.sellerCountry, 'BR-09', "the seller's address has no country"))
   }
-  // CII identifies the seller only by a VAT id here (no legal registration is written); UBL also by a tax number.
-  const identified = filled(seller.vatId) || (format === 'ubl' && filled(seller.taxRegistrationId))
-  if (!identified) {
+  // No seller identifier or legal registration (BT-29, BT-30) is written, so only the VAT id satisfies
+  // BR-CO-26; a local tax number (BT-32) does not, in either syntax.
+  if (!filled(seller.vatId)) {
     problems.push(
-      problem(API_FIELD.sellerTaxId, 'BR-CO-26', 'the seller needs a VAT identifier (or a tax registration)'),
+      problem(
+        API_FIELD.sellerTaxId,
+        'BR-CO-26',
+        'the seller needs a VAT identifier; a tax number alone does not identify it',
+      ),
     )
   }
   if (filled(seller.vatId) && !VAT_ID_PREFIX.test(seller.vatId)) {
