@@ -240,11 +240,13 @@ describe('XRechnung delivery addresses', () => {
 })
 
 describe('what the norm cannot carry', () => {
-  test('when the currency has three minor digits, then /currency is reported and nothing else is judged', () => {
+  test('when the currency has three minor digits, then /currency is reported and no XML is written', () => {
     const doc = invoice(standardItems, { currency: 'KWD' })
     expect(checkDocument(doc, 'ubl')).toEqual([
       expect.objectContaining({ path: '/currency', rule: 'BR-DEC' }),
     ])
+    expect(() => toCii(doc, 'facturx')).toThrow(RangeError)
+    expect(() => toUbl(doc)).toThrow(RangeError)
   })
 
   test('when totals do not add up, then the calculation rules are reported as the official rules do', async () => {

@@ -151,6 +151,14 @@ export const MATRIX: MatrixCase[] = [
     ),
   },
   {
+    name: 'a partially paid invoice (prepaid amount)',
+    doc: invoice(
+      [{ description: 'Licence', quantity: '2', unitPrice: 50000, taxRate: '19' }],
+      {},
+      { prepaid: 30000 },
+    ),
+  },
+  {
     name: 'no payment means',
     doc: invoice(
       [{ description: 'Licence', quantity: '1', unitPrice: 50000, taxRate: '19' }],

@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { computeVatBreakdown, groupTax, taxDrift } from '../../src/lib/einvoice/index.ts'
+import { computeVatBreakdown, groupTax, lineTaxDrift, taxDrift } from '../../src/lib/einvoice/index.ts'
 
 setDefaultTimeout(30_000)
 
@@ -30,6 +30,32 @@ describe('the drift of per-line rounding', () => {
   test('when 120 JPY lines each round 10.5 yen up, then the drift is 60 yen and beyond the tolerance', () => {
     const [drift] = taxDrift([{ vatCategory: 'S', vatRate: '10', taxableAmount: 12600, taxAmount: 1320 }], 0)
     expect(drift).toMatchObject({ expectedTax: 1260, drift: 60, exceedsTolerance: true })
+  })
+
+  test('when lines carry their own rounded taxes, then each group is summed and compared with one rounding', () => {
+    const lines = Array.from({ length: 120 }, () => ({
+      vatCategory: 'S' as const,
+      vatRate: '10',
+      amount: 105,
+      tax: 11,
+    }))
+    const drifts = lineTaxDrift([...lines, { vatCategory: 'S', vatRate: '19', amount: 5997, tax: 1139 }], 0)
+    expect(drifts).toEqual([
+      expect.objectContaining({
+        vatRate: '10',
+        taxableAmount: 12600,
+        taxAmount: 1320,
+        expectedTax: 1260,
+        drift: 60,
+      }),
+      expect.objectContaining({
+        vatRate: '19',
+        taxableAmount: 5997,
+        taxAmount: 1139,
+        drift: 0,
+        exceedsTolerance: false,
+      }),
+    ])
   })
 
   test('when a JPY group is off by the rounding alone, then it is within the tolerance', () => {

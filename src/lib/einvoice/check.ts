@@ -1,7 +1,7 @@
 import { API_FIELD } from './api-fields.ts'
 import { checkAmounts, checkCategories } from './check-vat.ts'
 import type { EInvoiceDocument, EInvoiceFormat, VatCategory } from './document.ts'
-import { filled } from './format.ts'
+import { filled, MAX_MINOR_DIGITS } from './format.ts'
 import { type EInvoiceProblem, problem } from './problem.ts'
 
 export type { EInvoiceProblem } from './problem.ts'
@@ -16,7 +16,7 @@ const VAT_ID_PREFIX = /^[A-Z]{2}/
  * (three-decimal currencies). XRechnung adds the German rules (BR-DE-…) on top of EN 16931.
  */
 export function checkDocument(doc: EInvoiceDocument, format: EInvoiceFormat): EInvoiceProblem[] {
-  if (doc.currency.minorDigits > 2) {
+  if (doc.currency.minorDigits > MAX_MINOR_DIGITS) {
     return [
       problem(
         API_FIELD.currency,

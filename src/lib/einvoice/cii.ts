@@ -9,7 +9,15 @@ import type {
   EInvoiceVatBreakdown,
   VatCategory,
 } from './document.ts'
-import { amountText, date102, filled, optional, quantityAndPrice, rateText } from './format.ts'
+import {
+  amountText,
+  assertWritable,
+  date102,
+  filled,
+  optional,
+  quantityAndPrice,
+  rateText,
+} from './format.ts'
 import { BUSINESS_PROCESS_ID, SPECIFICATION_ID } from './profiles.ts'
 import { node, serialize, type XmlNode } from './xml.ts'
 
@@ -26,6 +34,7 @@ const NAMESPACES = {
  * Write only documents `checkDocument` finds no problem in; this function does not judge the data.
  */
 export function toCii(doc: EInvoiceDocument, profile: CiiProfile): string {
+  assertWritable(doc)
   return serialize({
     'rsm:CrossIndustryInvoice': {
       ...NAMESPACES,

@@ -1,6 +1,21 @@
 import { decimal3ToString, minorToDecimalString, parsePercent, parseQuantity } from '../../shared/money.ts'
 import type { EInvoiceDocument, EInvoiceLine } from './document.ts'
 
+/** EN 16931 amounts carry at most two decimals (BR-DEC-…). */
+export const MAX_MINOR_DIGITS = 2
+
+/**
+ * Refuses what no valid e-invoice can say: a currency with three minor digits (KWD, BHD, …) would need
+ * amounts the rules reject, and rounding them away would change the invoice. `checkDocument` reports it first.
+ */
+export function assertWritable(doc: EInvoiceDocument): void {
+  if (doc.currency.minorDigits > MAX_MINOR_DIGITS) {
+    throw new RangeError(
+      `${doc.currency.code} has ${doc.currency.minorDigits} minor digits: EN 16931 carries at most 2`,
+    )
+  }
+}
+
 /** An amount in the document's currency as the XML carries it: major units, the currency's decimals. */
 export function amountText(doc: EInvoiceDocument, minor: number): string {
   return minorToDecimalString(minor, doc.currency.minorDigits)

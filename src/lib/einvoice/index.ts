@@ -14,7 +14,9 @@ export { toUbl } from './ubl.ts'
 export {
   computeVatBreakdown,
   groupTax,
+  lineTaxDrift,
   type TaxDrift,
+  type TaxedLine,
   taxDrift,
   type VatBase,
   type VatGroup,

@@ -9,7 +9,7 @@ import type {
   ElectronicAddress,
   VatCategory,
 } from './document.ts'
-import { amountText, filled, optional, quantityAndPrice, rateText } from './format.ts'
+import { amountText, assertWritable, filled, optional, quantityAndPrice, rateText } from './format.ts'
 import { SPECIFICATION_ID } from './profiles.ts'
 import { node, serialize, type XmlNode } from './xml.ts'
 
@@ -42,6 +42,7 @@ const KIND = {
  * goes with the payment means there (`PaymentDueDate`).
  */
 export function toUbl(doc: EInvoiceDocument): string {
+  assertWritable(doc)
   const kind = KIND[doc.typeCode]
   const isInvoice = doc.typeCode === '380'
   const means = doc.paymentMeans

@@ -98,3 +98,25 @@ export function taxDrift(groups: readonly VatGroup[], minorDigits: number): TaxD
 function absBig(n: bigint): bigint {
   return n < 0n ? -n : n
 }
+
+/** A line as the product taxed it: its base after the discount, and its own rounded tax. */
+export interface TaxedLine extends VatBase {
+  tax: number
+}
+
+/**
+ * The drift of per-line rounding (`taxCalculation: "per_line"`): each group's sum of line taxes against the
+ * norm's single rounding of the group, and whether BR-CO-17 still accepts it.
+ */
+export function lineTaxDrift(lines: readonly TaxedLine[], minorDigits: number): TaxDrift[] {
+  const taxes = new Map<string, number>()
+  for (const line of lines) {
+    const key = vatGroupKey(line.vatCategory, line.vatRate)
+    taxes.set(key, (taxes.get(key) ?? 0) + line.tax)
+  }
+  const groups = computeVatBreakdown(lines).map((group) => ({
+    ...group,
+    taxAmount: taxes.get(vatGroupKey(group.vatCategory, group.vatRate)) ?? 0,
+  }))
+  return taxDrift(groups, minorDigits)
+}
