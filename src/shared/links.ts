@@ -5,6 +5,9 @@
  */
 let base = 'http://localhost:3000'
 
+/** The base in effect (for code that builds a throwaway app and must put the process's base back). */
+export const publicBaseUrl = (): string => base
+
 export function setPublicBaseUrl(url: string): void {
   base = url.replace(/\/+$/, '')
 }

@@ -12,7 +12,6 @@ import type {
 } from 'playwright-core'
 import { HOSTED_CSP } from '../../src/modules/hosted/pages'
 import { createTestApp, type TestApp } from '../helpers/app'
-import { contract } from '../helpers/contract'
 import { blockOutsideRequests, launchChromium, reportCspViolations, watchProblems } from './browser'
 
 // A busy 2-core machine makes seconds of these; tests/setup.ts's default reaches only the first file.
@@ -56,9 +55,6 @@ beforeAll(async () => {
   let handle: (request: Request) => Response | Promise<Response> = () => new Response(null, { status: 503 })
   server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (request) => handle(request) })
   const base = `http://127.0.0.1:${server.port}`
-  // The contract checks build an app of their own on first use, and an app sets the process's public base URL:
-  // theirs first, so that this app's PUBLIC_URL is the one links are made with.
-  await contract()
   const [app, launched] = await Promise.allSettled([
     createTestApp({ PUBLIC_URL: base, RATE_LIMIT_PER_MINUTE: '1000000' }),
     launchChromium(),

@@ -16,6 +16,7 @@ import { createLogger } from '../../src/lib/logger'
 import { createStorage } from '../../src/lib/storage'
 import { SPEC_PATH } from '../../src/plugins/openapi'
 import type { OpenApiDocument } from '../../src/plugins/openapi-document'
+import { publicBaseUrl, setPublicBaseUrl } from '../../src/shared/links'
 
 /**
  * The OpenAPI document as the API serves it at `/docs/json`, from an app of its own: no database (the document
@@ -48,7 +49,10 @@ export async function servedDocument(): Promise<OpenApiDocument> {
     const logger = createLogger(config)
     // The document only: the app enqueues nothing here, so its queue is never started.
     const jobs = createJobQueue({ db: database.db, logger })
+    // A throwaway app for its document: the process's public base URL (set by the test's own app) stays.
+    const base = publicBaseUrl()
     const app = createApp({ config, logger, database, storage, verifier, jobs })
+    setPublicBaseUrl(base)
     const response = await app.handle(new Request(`http://localhost${SPEC_PATH}`))
     if (response.status !== 200)
       throw new Error(`${SPEC_PATH} answered ${response.status}: ${await response.text()}`)

@@ -45,8 +45,14 @@ export const HOSTED_HEADERS: Readonly<Record<string, string>> = {
 
 export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8'
 
+/**
+ * The labels are English whatever the profile's locale (only amounts and dates follow it), so the page declares
+ * English: a screen reader told `de-DE` would read English words with German rules.
+ */
+const LABELS_LANGUAGE = 'en'
+
 export function renderDocument(page: DocumentPage): string {
-  return eta.render('@document', { lang: page.locale, title: page.title, css: CSS, page })
+  return eta.render('@document', { lang: LABELS_LANGUAGE, title: page.title, css: CSS, page })
 }
 
 const ERROR_TEXT: Record<number, { title: string; text: string }> = {
