@@ -1,6 +1,7 @@
 import { API_FIELD } from './api-fields.ts'
-import { checkAmounts, checkCategories } from './check-vat.ts'
-import type { EInvoiceDocument, EInvoiceFormat, VatCategory } from './document.ts'
+import { checkAmounts } from './check-amounts.ts'
+import { checkCategories } from './check-categories.ts'
+import type { EInvoiceDocument, EInvoiceFormat } from './document.ts'
 import { filled, MAX_MINOR_DIGITS } from './format.ts'
 import { type EInvoiceProblem, problem } from './problem.ts'
 
@@ -151,7 +152,7 @@ function checkXRechnung(doc: EInvoiceDocument): EInvoiceProblem[] {
       problem(API_FIELD.bankAccount, 'BR-DE-1', 'XRechnung needs payment instructions (a bank account)'),
     )
   }
-  if (doc.vatBreakdown.some((group) => group.vatCategory === ('O' satisfies VatCategory))) {
+  if (doc.vatBreakdown.some((group) => group.vatCategory === 'O')) {
     problems.push(
       problem(
         API_FIELD.items,
