@@ -151,6 +151,24 @@ export const MATRIX: MatrixCase[] = [
     ),
   },
   {
+    name: 'a partial credit note of a discounted invoice with a negative line',
+    doc: invoice(
+      [
+        { description: 'Machine, 1 of 3', quantity: '1', unitPrice: 250000, taxRate: '19' },
+        { description: 'Deposit received', quantity: '1', unitPrice: -50000, taxRate: '19' },
+        { description: 'Manual', quantity: '2', unitPrice: 1999, taxRate: '7' },
+      ],
+      { discountPercent: '5' },
+      {
+        typeCode: '381',
+        number: 'CN-0002',
+        precedingInvoice: { number: 'INV-0043', issueDate: '2026-01-16' },
+        issueDate: '2026-01-25',
+        paymentTerms: 'Credited against INV-0043; any balance is refunded.',
+      },
+    ),
+  },
+  {
     name: 'a partially paid invoice (prepaid amount)',
     doc: invoice(
       [{ description: 'Licence', quantity: '2', unitPrice: 50000, taxRate: '19' }],
