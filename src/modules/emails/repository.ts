@@ -20,14 +20,18 @@ export async function insertEmail(trx: Transaction, values: NewEmail): Promise<E
  * Undefined when it existed.
  */
 export async function insertReminder(trx: Transaction, values: NewEmail): Promise<EmailRow | undefined> {
-  return trx
-    .insertInto('emails')
-    .values({ ...values, kind: 'reminder' })
-    .onConflict((oc) =>
-      oc.columns(['invoice_id', 'reminder_step']).where('kind', '=', 'reminder').doNothing(),
-    )
-    .returningAll()
-    .executeTakeFirst()
+  return (
+    trx
+      .insertInto('emails')
+      .values({ ...values, kind: 'reminder' })
+      // The index's predicate as a literal: a bound parameter there matches the partial index only when the
+      // statement is planned with its values, not when it is planned generically (the embedded database).
+      .onConflict((oc) =>
+        oc.columns(['invoice_id', 'reminder_step']).where('kind', '=', sql.lit('reminder')).doNothing(),
+      )
+      .returningAll()
+      .executeTakeFirst()
+  )
 }
 
 /** The emails of one document, newest first. */

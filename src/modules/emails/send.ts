@@ -49,7 +49,8 @@ async function compose(row: EmailRow, deps: EmailJobDeps): Promise<Composed> {
   const { profile } = me
   let facts: DocumentFacts
   let daysOverdue: number | null = null
-  let attachment: Promise<{ key: string; filename: string }> | undefined
+  /** Where the PDF to attach is, once it is asked for (after the message is built). */
+  let attachment: (() => Promise<{ key: string; filename: string }>) | undefined
   if (row.invoice_id !== null) {
     const invoice = await getInvoice(db, userId, row.invoice_id)
     if (row.kind === 'reminder') {
@@ -69,7 +70,10 @@ async function compose(row: EmailRow, deps: EmailJobDeps): Promise<Composed> {
       seller: invoice.from.companyName,
       hostedUrl: invoice.hostedUrl,
     }
-    if (row.attach_pdf) attachment = storedPdf(db, deps.documents, userId, row.invoice_id)
+    if (row.attach_pdf) {
+      const invoiceId = row.invoice_id
+      attachment = () => storedPdf(db, deps.documents, userId, invoiceId)
+    }
   } else {
     const creditNoteId = row.credit_note_id!
     const note = await getCreditNote(db, userId, creditNoteId)
@@ -83,7 +87,7 @@ async function compose(row: EmailRow, deps: EmailJobDeps): Promise<Composed> {
       seller: note.from.companyName,
       hostedUrl: note.hostedUrl,
     }
-    if (row.attach_pdf) attachment = storedCreditNotePdf(db, deps.documents, userId, creditNoteId)
+    if (row.attach_pdf) attachment = () => storedCreditNotePdf(db, deps.documents, userId, creditNoteId)
   }
   const profileFacts: ProfileFacts = {
     locale: profile.locale,
@@ -100,7 +104,7 @@ async function compose(row: EmailRow, deps: EmailJobDeps): Promise<Composed> {
 
   const attachments: NonNullable<OutgoingMail['attachments']>[number][] = []
   if (attachment) {
-    const { key, filename } = await attachment
+    const { key, filename } = await attachment()
     const bytes = await deps.documents.storage.get(key)
     // Put back a moment ago, gone again: the store is in trouble; the attempt fails and is retried.
     if (!bytes) throw new Error(`the stored PDF ${filename} could not be read`)
