@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createServer, type Server } from 'node:net'
+import { ConfigError, loadConfig } from '../../src/config'
 import { createLogger } from '../../src/lib/logger'
 import { classifyMailError, createMailTransport, type OutgoingMail } from '../../src/lib/mail'
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp'
@@ -16,6 +17,25 @@ const mail = (to: string): OutgoingMail => ({
   text: 'Hello',
   html: '<p>Hello</p>',
   messageId: `<${crypto.randomUUID()}@mail.example>`,
+})
+
+describe('EMAIL_RETRY_SCHEDULE', () => {
+  test('when it is not set, then the retries span at least 24 hours', () => {
+    const schedule = loadConfig({ NODE_ENV: 'test' }).emails.retryScheduleSeconds
+    expect(schedule.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(24 * 3600)
+  })
+
+  test('when it is set, then it is read in seconds, and a malformed one stops the start with its name', () => {
+    expect(
+      loadConfig({ NODE_ENV: 'test', EMAIL_RETRY_SCHEDULE: '1, 2,3' }).emails.retryScheduleSeconds,
+    ).toEqual([1, 2, 3])
+    for (const bad of ['1,x', '-1', '1.5', '700000']) {
+      expect(() => loadConfig({ NODE_ENV: 'test', EMAIL_RETRY_SCHEDULE: bad })).toThrow(ConfigError)
+      expect(() => loadConfig({ NODE_ENV: 'test', EMAIL_RETRY_SCHEDULE: bad })).toThrow(
+        /EMAIL_RETRY_SCHEDULE/,
+      )
+    }
+  })
 })
 
 describe('classifying mail failures', () => {
