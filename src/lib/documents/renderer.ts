@@ -1,4 +1,4 @@
-import type { DocumentSnapshot } from '../pdf'
+import type { DocumentSnapshot, RenderOptions } from '../pdf'
 import type { RenderReply, RenderRequest } from './render-worker'
 
 interface Pending {
@@ -16,12 +16,12 @@ class RenderWorker {
   private readonly pending = new Map<number, Pending>()
   private nextId = 0
 
-  render(snapshot: DocumentSnapshot): Promise<Uint8Array> {
+  render(snapshot: DocumentSnapshot, options?: RenderOptions): Promise<Uint8Array> {
     const worker = this.started()
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      worker.postMessage({ id, snapshot } satisfies RenderRequest)
+      worker.postMessage({ id, snapshot, ...(options ? { options } : {}) } satisfies RenderRequest)
     })
   }
 
@@ -50,4 +50,5 @@ class RenderWorker {
 
 const shared = new RenderWorker()
 
-export const renderPdf = (snapshot: DocumentSnapshot) => shared.render(snapshot)
+export const renderPdf = (snapshot: DocumentSnapshot, options?: RenderOptions) =>
+  shared.render(snapshot, options)

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { AppError } from '../../shared/errors'
 import type { Metrics } from '../metrics'
-import type { DocumentSnapshot } from '../pdf'
+import type { DocumentSnapshot, RenderOptions } from '../pdf'
 import type { ObjectStorage } from '../storage'
 import { renderPdf } from './renderer'
 
@@ -50,7 +50,8 @@ async function timed<T>(histogram: Metrics['pdfRenderDuration'], work: () => Pro
 }
 
 /**
- * Renders the snapshot and stores it under `key`; any failure is a 502 PDF_GENERATION_FAILED whose log line
+ * Renders the snapshot (with `options.facturx`, as a Factur-X PDF/A-3b carrying the given CII) and stores it
+ * under `key`; any failure is a 502 PDF_GENERATION_FAILED whose log line
  * names the document (`context`: the invoice or credit note id) and the key.
  */
 export async function renderAndStore(
@@ -58,10 +59,11 @@ export async function renderAndStore(
   key: string,
   snapshot: DocumentSnapshot,
   context: Record<string, string> = {},
+  options?: RenderOptions,
 ): Promise<StoredPdf> {
   const where = { ...context, pdfKey: key }
   const bytes = await timed(deps.metrics.pdfRenderDuration, () =>
-    within(renderPdf(snapshot), RENDER_TIMEOUT_MS, 'rendering'),
+    within(renderPdf(snapshot, options), RENDER_TIMEOUT_MS, 'rendering'),
   ).catch((error: unknown) => {
     throw failed('The PDF could not be rendered', error, where)
   })

@@ -1,3 +1,4 @@
+export type { FacturxConformance, FacturxOptions, RenderOptions } from './options.ts'
 export { renderCreditNotePdf, renderDocumentPdf, renderInvoicePdf } from './render.ts'
 export type {
   Address,

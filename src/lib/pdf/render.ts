@@ -1,6 +1,7 @@
 import PDFDocument from 'pdfkit'
 import { creditNoteView } from './credit-note-view.ts'
 import { documentId } from './document-id.ts'
+import { embedFacturx, FACTURX_DOCUMENT_OPTIONS } from './facturx.ts'
 import { BOLD, documentFonts, REGULAR } from './fonts.ts'
 import { drawHeader } from './header.ts'
 import { invoiceView } from './invoice-view.ts'
@@ -17,6 +18,7 @@ import {
   rule,
   STYLE,
 } from './layout.ts'
+import type { RenderOptions } from './options.ts'
 import { drawItems } from './table.ts'
 import { planSummary } from './totals.ts'
 import type { CreditNoteSnapshot, DocumentSnapshot, InvoiceSnapshot } from './types.ts'
@@ -24,9 +26,11 @@ import type { DocumentView } from './view.ts'
 
 const PRODUCER = 'Invoice API'
 
-function createDocument(view: DocumentView): Doc {
+function createDocument(view: DocumentView, options: RenderOptions): Doc {
   const { regular, bold } = documentFonts()
   const doc = new PDFDocument({
+    // A Factur-X document is a PDF/A-3b (PDF 1.7); a plain one keeps pdfkit's defaults.
+    ...(options.facturx ? FACTURX_DOCUMENT_OPTIONS : {}),
     size: 'A4',
     // Text that flows past the body (long notes) continues on a new page before reaching the footer.
     margins: { top: MARGIN, left: MARGIN, right: MARGIN, bottom: PAGE.height - BODY_BOTTOM },
@@ -45,8 +49,10 @@ function createDocument(view: DocumentView): Doc {
       ModDate: view.date,
     },
   })
-  // pdfkit derives the trailer /ID from the info dictionary alone; tie it to the whole snapshot instead.
-  Object.assign(doc, { _id: documentId(view.identity) })
+  // pdfkit derives the trailer /ID from the info dictionary alone; tie it to the whole snapshot instead
+  // (and to the embedded XML, when there is one).
+  const identity = options.facturx ? { document: view.identity, facturx: options.facturx } : view.identity
+  Object.assign(doc, { _id: documentId(identity) })
   doc.registerFont(REGULAR, regular as unknown as Uint8Array)
   doc.registerFont(BOLD, bold as unknown as Uint8Array)
   return doc
@@ -82,8 +88,8 @@ function drawFooters(doc: Doc, view: DocumentView): void {
 }
 
 /** Lays out any kind of document: header, items over as many pages as needed, summary, page footers. */
-async function renderView(view: DocumentView): Promise<Uint8Array> {
-  const doc = createDocument(view)
+async function renderView(view: DocumentView, options: RenderOptions = {}): Promise<Uint8Array> {
+  const doc = createDocument(view, options)
   const bytes = collect(doc)
 
   const nextPage = () => {
@@ -99,21 +105,36 @@ async function renderView(view: DocumentView): Promise<Uint8Array> {
   summary.draw(y, nextPage)
 
   drawFooters(doc, view)
+  if (options.facturx) embedFacturx(doc, view, options.facturx)
   doc.end()
   return bytes
 }
 
-/** Renders an issued invoice to PDF bytes; the same snapshot always gives the same bytes. */
-export async function renderInvoicePdf(snapshot: InvoiceSnapshot): Promise<Uint8Array> {
-  return renderView(invoiceView(snapshot))
+/**
+ * Renders an issued invoice to PDF bytes; the same snapshot (and options) always give the same bytes. With
+ * `options.facturx`, a Factur-X PDF/A-3b carrying that XML as `factur-x.xml`.
+ */
+export async function renderInvoicePdf(
+  snapshot: InvoiceSnapshot,
+  options?: RenderOptions,
+): Promise<Uint8Array> {
+  return renderView(invoiceView(snapshot), options)
 }
 
-/** Renders an issued credit note to PDF bytes; the same snapshot always gives the same bytes. */
-export async function renderCreditNotePdf(snapshot: CreditNoteSnapshot): Promise<Uint8Array> {
-  return renderView(creditNoteView(snapshot))
+/** Renders an issued credit note to PDF bytes; as `renderInvoicePdf`. */
+export async function renderCreditNotePdf(
+  snapshot: CreditNoteSnapshot,
+  options?: RenderOptions,
+): Promise<Uint8Array> {
+  return renderView(creditNoteView(snapshot), options)
 }
 
 /** Renders whichever kind of document the snapshot is; one without `kind` is an invoice. */
-export async function renderDocumentPdf(snapshot: DocumentSnapshot): Promise<Uint8Array> {
-  return snapshot.kind === 'credit_note' ? renderCreditNotePdf(snapshot) : renderInvoicePdf(snapshot)
+export async function renderDocumentPdf(
+  snapshot: DocumentSnapshot,
+  options?: RenderOptions,
+): Promise<Uint8Array> {
+  return snapshot.kind === 'credit_note'
+    ? renderCreditNotePdf(snapshot, options)
+    : renderInvoicePdf(snapshot, options)
 }
