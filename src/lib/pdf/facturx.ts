@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Doc } from './layout.ts'
-import type { FacturxOptions } from './options.ts'
+import type { FacturxConformance, FacturxOptions } from './options.ts'
 import type { DocumentView } from './view.ts'
 
 /** The name the Factur-X specification gives the embedded XML; readers look for exactly this one. */
@@ -8,6 +8,9 @@ export const FACTURX_FILE_NAME = 'factur-x.xml'
 
 /** The namespace of the Factur-X XMP extension schema (Factur-X 1.0). */
 export const FACTURX_XMP_NAMESPACE = 'urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#'
+
+/** The profiles a document can declare; the product writes EN 16931, EXTENDED is there for richer data. */
+const FACTURX_CONFORMANCE: readonly FacturxConformance[] = ['EN 16931', 'EXTENDED']
 
 /** pdfkit's options for a PDF/A-3b: XMP with `pdfaid`, the sRGB output intent, PDF 1.7. */
 export const FACTURX_DOCUMENT_OPTIONS = { subset: 'PDF/A-3b', pdfVersion: '1.7' } as const
@@ -141,12 +144,21 @@ export function facturxXmp(conformance: FacturxOptions['conformance']): string {
  * an associated file of the document (catalog /AF) listed in /Names /EmbeddedFiles, and writes the Factur-X
  * XMP. Call it once, before `doc.end()`. Dates are the document's own, so the same input gives the same bytes.
  *
- * The relationship is /Data: Factur-X 1.0.07 (§ 6.2.2) names /Data for an XML that carries the invoice's
- * data alongside its visual representation, which is what the EN 16931 and EXTENDED profiles are here, and
- * keeps /Alternative for where a national practice asks for it (ZUGFeRD in Germany) and /Source for an XML
- * the PDF was produced from. Readers (Factur-X and ZUGFeRD alike) locate the XML by its name, not by this.
+ * The relationship is /Data. Factur-X 1.0.07 allows /Data, /Source or /Alternative for the XML (MINIMUM and
+ * BASIC WL must use /Data) and takes /Data as the general case: the XML carries the data of the invoice the
+ * PDF shows. /Alternative, which presents the XML as an equivalent rendition of the document, is the
+ * German (ZUGFeRD) custom, and /Source would claim the PDF was produced from the XML, which it is not (both
+ * are produced from the snapshot). The PDF stays the document of record, so /Data states it exactly.
+ * Readers of either flavour find the XML by its name, `factur-x.xml`, not by the relationship.
  */
 export function embedFacturx(doc: Doc, view: DocumentView, facturx: FacturxOptions): void {
+  // The options may arrive from another thread, unchecked by the compiler: refuse what would be a wrong file.
+  if (!FACTURX_CONFORMANCE.includes(facturx.conformance)) {
+    throw new RangeError(`Unknown Factur-X conformance level: ${String(facturx.conformance)}`)
+  }
+  if (typeof facturx.xml !== 'string' || facturx.xml.trim() === '') {
+    throw new RangeError('The Factur-X XML is empty')
+  }
   const pdf = internals(doc)
   const bytes = new TextEncoder().encode(facturx.xml)
 
