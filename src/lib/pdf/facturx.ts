@@ -140,9 +140,23 @@ export function facturxXmp(conformance: FacturxOptions['conformance']): string {
 }
 
 /**
+ * Refuses options that would make a wrong file, before anything is laid out: they may come from another thread,
+ * where the compiler checked nothing.
+ */
+export function checkFacturxOptions(facturx: FacturxOptions): void {
+  if (!FACTURX_CONFORMANCE.includes(facturx.conformance)) {
+    throw new RangeError(`Unknown Factur-X conformance level: ${String(facturx.conformance)}`)
+  }
+  if (typeof facturx.xml !== 'string' || facturx.xml.trim() === '') {
+    throw new RangeError('The Factur-X XML is empty')
+  }
+}
+
+/**
  * Makes `doc` (created with FACTURX_DOCUMENT_OPTIONS) a Factur-X document: embeds the XML as `factur-x.xml`,
  * an associated file of the document (catalog /AF) listed in /Names /EmbeddedFiles, and writes the Factur-X
- * XMP. Call it once, before `doc.end()`. Dates are the document's own, so the same input gives the same bytes.
+ * XMP. Call it once, before `doc.end()`, with options `checkFacturxOptions` accepted. Dates are the
+ * document's own, so the same input gives the same bytes.
  *
  * The relationship is /Data. Factur-X 1.0.07 allows /Data, /Source or /Alternative for the XML (MINIMUM and
  * BASIC WL must use /Data) and takes /Data as the general case: the XML carries the data of the invoice the
@@ -152,13 +166,6 @@ export function facturxXmp(conformance: FacturxOptions['conformance']): string {
  * Readers of either flavour find the XML by its name, `factur-x.xml`, not by the relationship.
  */
 export function embedFacturx(doc: Doc, view: DocumentView, facturx: FacturxOptions): void {
-  // The options may arrive from another thread, unchecked by the compiler: refuse what would be a wrong file.
-  if (!FACTURX_CONFORMANCE.includes(facturx.conformance)) {
-    throw new RangeError(`Unknown Factur-X conformance level: ${String(facturx.conformance)}`)
-  }
-  if (typeof facturx.xml !== 'string' || facturx.xml.trim() === '') {
-    throw new RangeError('The Factur-X XML is empty')
-  }
   const pdf = internals(doc)
   const bytes = new TextEncoder().encode(facturx.xml)
 

@@ -1,7 +1,7 @@
 import PDFDocument from 'pdfkit'
 import { creditNoteView } from './credit-note-view.ts'
 import { documentId } from './document-id.ts'
-import { embedFacturx, FACTURX_DOCUMENT_OPTIONS } from './facturx.ts'
+import { checkFacturxOptions, embedFacturx, FACTURX_DOCUMENT_OPTIONS } from './facturx.ts'
 import { BOLD, documentFonts, REGULAR } from './fonts.ts'
 import { drawHeader } from './header.ts'
 import { invoiceView } from './invoice-view.ts'
@@ -89,6 +89,7 @@ function drawFooters(doc: Doc, view: DocumentView): void {
 
 /** Lays out any kind of document: header, items over as many pages as needed, summary, page footers. */
 async function renderView(view: DocumentView, options: RenderOptions = {}): Promise<Uint8Array> {
+  if (options.facturx) checkFacturxOptions(options.facturx)
   const doc = createDocument(view, options)
   const bytes = collect(doc)
 
