@@ -58,10 +58,23 @@ export interface UsersTable {
   reminders_enabled: Generated<boolean>
   /** Days after the due date at which a reminder goes out, ascending. */
   reminder_days: Generated<number[]>
+  /** How line taxes are rounded on new invoices (API.md "Money arithmetic"). */
+  tax_calculation: ColumnType<TaxCalculation, TaxCalculation | undefined, TaxCalculation>
+  /** `facturx`: issued PDFs are Factur-X PDF/A-3 documents with their CII embedded. */
+  e_invoice_format: ColumnType<
+    EInvoiceFormatSetting,
+    EInvoiceFormatSetting | undefined,
+    EInvoiceFormatSetting
+  >
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
 }
+
+export type TaxCalculation = 'per_line' | 'per_category'
+export type EInvoiceFormatSetting = 'none' | 'facturx'
+/** EN 16931 VAT category codes (UNTDID 5305). */
+export type TaxCategory = 'S' | 'Z' | 'E' | 'AE' | 'K' | 'G' | 'O'
 
 export interface BankAccountJson {
   iban: string
@@ -104,6 +117,8 @@ export interface CustomersTable {
   address: Json<AddressJson> | null
   currency: string | null
   notes: string | null
+  /** EN 16931 BT-10, e.g. a Leitweg-ID. */
+  buyer_reference: string | null
   /** Name and email folded for search (no diacritics, lower case); written by the service with them. */
   search_text: string
   version: Generated<number>
@@ -126,19 +141,29 @@ export interface IdempotencyKeysTable {
 /** Calendar dates travel as `YYYY-MM-DD` strings both ways (postgres.js is told not to parse them). */
 export type CalendarDate = ColumnType<string, string, string>
 
+/**
+ * The seller frozen at issue. The last three fields were added with e-invoicing: documents issued before carry
+ * none of them.
+ */
 export interface SellerJson {
   companyName: string | null
   email: string | null
   phone: string | null
   taxId: string | null
   address: AddressJson | null
+  contactName?: string | null
+  bankAccount?: BankAccountJson | null
+  /** BT-34, the seller's electronic address: the profile's email. */
+  electronicAddress?: string | null
 }
 
+/** The buyer frozen at issue; `buyerReference` since e-invoicing. */
 export interface BillToJson {
   name: string
   email: string | null
   taxId: string | null
   address: AddressJson | null
+  buyerReference?: string | null
 }
 
 export interface InvoicesTable {
@@ -174,6 +199,14 @@ export interface InvoicesTable {
   overdue_announced_at: Date | null
   /** The hosted page's secret (`/i/{token}`); every row has one, the page serves issued invoices only. */
   hosted_token: Generated<string>
+  /** Frozen from the profile when the draft is created. */
+  tax_calculation: ColumnType<TaxCalculation, TaxCalculation | undefined, TaxCalculation>
+  tax_exemption_reasons: Json<Partial<Record<TaxCategory, string>>> | null
+  purchase_order_reference: string | null
+  delivery_date: CalendarDate | null
+  deliver_to: Json<AddressJson> | null
+  /** The stored PDF is a Factur-X (PDF/A-3 with its CII embedded). */
+  pdf_facturx: Generated<boolean>
   version: Generated<number>
   created_at: Timestamp
   updated_at: Timestamp
@@ -192,6 +225,9 @@ export interface InvoiceItemsTable {
   discount: Int8
   tax: Int8
   total: Int8
+  unit_code: ColumnType<string, string | undefined, string>
+  /** Null reads as the default: 'S' when the line is taxed, else 'Z'. */
+  tax_category: TaxCategory | null
 }
 
 export interface PaymentsTable {
@@ -289,6 +325,8 @@ export interface CreditNotesTable {
   pdf_generated_at: ColumnType<Date, Date | string, Date | string>
   /** The hosted page's secret (`/i/{token}`). */
   hosted_token: Generated<string>
+  /** The stored PDF is a Factur-X (PDF/A-3 with its CII embedded). */
+  pdf_facturx: Generated<boolean>
   /** Moves when the hosted link is rotated, the only change a credit note takes besides a restored PDF. */
   version: Generated<number>
   created_at: Timestamp

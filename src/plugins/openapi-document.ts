@@ -183,6 +183,8 @@ const CODE_MEANING: Record<ErrorCode, string> = {
   PAYMENT_EXCEEDS_BALANCE: 'the payment is larger than `amountDue`',
   CREDIT_EXCEEDS_INVOICE: 'the credit note is larger than what is left to credit on the invoice',
   LIMIT_EXCEEDED: 'a per-user limit is reached (16 webhook endpoints)',
+  EINVOICE_INCOMPLETE:
+    'an e-invoice was asked for but required data is missing; `details` names each field (`path`) and the EN 16931 `rule`',
   RATE_LIMIT_EXCEEDED: 'over the rate limit; `Retry-After` tells when to retry',
   HEADERS_TOO_LARGE: 'the request headers are over 16 KiB',
   INTERNAL_ERROR: 'a bug; the log has the details, the answer does not',
@@ -193,7 +195,10 @@ const CODE_MEANING: Record<ErrorCode, string> = {
 const EXAMPLE_REQUEST_ID = '6f1c2a9e-3b7d-4c55-9a0e-2f8d1b4c7e10'
 
 /** An example answer for each code, as the API words it. */
-const CODE_EXAMPLE: Record<ErrorCode, { message: string; details?: { path: string; message: string }[] }> = {
+const CODE_EXAMPLE: Record<
+  ErrorCode,
+  { message: string; details?: { path: string; message: string; rule?: string }[] }
+> = {
   MALFORMED_JSON: { message: 'Request body is not valid JSON' },
   VALIDATION_ERROR: {
     message: 'Request validation failed',
@@ -219,6 +224,16 @@ const CODE_EXAMPLE: Record<ErrorCode, { message: string; details?: { path: strin
     details: [{ path: '/items/0/quantity', message: 'must be at most 2, what is left of the line' }],
   },
   LIMIT_EXCEEDED: { message: 'At most 16 webhook endpoints per user' },
+  EINVOICE_INCOMPLETE: {
+    message: 'The e-invoice cannot be generated: required data is missing',
+    details: [
+      {
+        path: '/profile/taxId',
+        message: 'the seller needs a VAT identifier; a tax number alone does not identify it',
+        rule: 'BR-CO-26',
+      },
+    ],
+  },
   RATE_LIMIT_EXCEEDED: { message: 'Too many requests; retry in 12 s' },
   HEADERS_TOO_LARGE: { message: 'The request headers are over 16 KiB' },
   INTERNAL_ERROR: { message: 'Internal server error' },
@@ -267,9 +282,15 @@ const ERROR_SCHEMAS: Record<string, Json> = {
         type: 'string',
         description:
           'A JSON Pointer to the problem: into the body (`/items/0/quantity`), or `/query/…`, `/params/…`, ' +
-          '`/headers/…`, `/token/…`',
+          '`/headers/…`, `/token/…`; for `EINVOICE_INCOMPLETE`, the API field to fill (`/profile/taxId`, ' +
+          '`/customer/address/country`, `/items/0/taxCategory`, …)',
       },
       message: { type: 'string' },
+      rule: {
+        type: 'string',
+        description: 'The EN 16931 or XRechnung rule the data would fail (`EINVOICE_INCOMPLETE` only)',
+        examples: ['BR-CO-26'],
+      },
     },
   },
 }
@@ -289,6 +310,7 @@ const FORMATS: Record<string, Json> = {
   'bcp47-locale': { pattern: '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$' },
   iban: { pattern: '^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$' },
   bic: { pattern: '^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$' },
+  'unit-code': { pattern: '^[A-Z0-9]{2,3}$' },
 }
 /** Formats of JSON Schema (and ajv-formats) that pass as they are. */
 const STANDARD_FORMATS = new Set([

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   PAYMENT_EXCEEDS_BALANCE: 422,
   CREDIT_EXCEEDS_INVOICE: 422,
   LIMIT_EXCEEDED: 422,
+  EINVOICE_INCOMPLETE: 422,
   RATE_LIMIT_EXCEEDED: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
@@ -27,6 +28,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS
 export interface ErrorDetail {
   path: string
   message: string
+  /** The rule an e-invoice would fail (`EINVOICE_INCOMPLETE`). */
+  rule?: string
 }
 
 /** The one error class of the service: every expected failure is an AppError with a code from API.md. */

@@ -51,6 +51,11 @@ export function isIban(value: string): boolean {
   return remainder === 1
 }
 
+/** A UN/ECE Recommendation 20 unit code: two or three upper-case letters or digits (`C62`, `HUR`, `KGM`). */
+export function isUnitCode(value: string): boolean {
+  return /^[A-Z0-9]{2,3}$/.test(value)
+}
+
 /** ISO 9362 BIC: bank, country, location and optional branch (8 or 11 characters). */
 export function isBic(value: string): boolean {
   return /^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$/.test(value) && isCountryCode(value.slice(4, 6))
@@ -69,6 +74,7 @@ FormatRegistry.Set('http-url', isHttpUrl)
 FormatRegistry.Set('bcp47-locale', isLocale)
 FormatRegistry.Set('iban', isIban)
 FormatRegistry.Set('bic', isBic)
+FormatRegistry.Set('unit-code', isUnitCode)
 FormatRegistry.Set('printable', (value) => /^[\x20-\x7E]*$/.test(value) && value.trim() === value)
 
 /** An absolute http(s) URL without credentials or fragment, as a webhook endpoint's address. */

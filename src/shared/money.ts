@@ -16,6 +16,7 @@ export {
   MAX_UNIT_PRICE,
   MIN_UNIT_PRICE,
   parseMinorUnits,
+  type TaxCalculation,
 } from './money/amounts.ts'
 export { type CreditableLine, creditLine, sumMoney } from './money/credits.ts'
 export {

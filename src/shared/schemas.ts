@@ -69,7 +69,17 @@ export const ErrorResponse = t.Object(
       code: t.String({ examples: ['VALIDATION_ERROR'] }),
       message: t.String(),
       requestId: t.String(),
-      details: t.Optional(t.Array(t.Object({ path: t.String(), message: t.String() }))),
+      details: t.Optional(
+        t.Array(
+          t.Object({
+            path: t.String(),
+            message: t.String(),
+            rule: t.Optional(
+              t.String({ description: 'The EN 16931 (or XRechnung) rule, on `EINVOICE_INCOMPLETE` only' }),
+            ),
+          }),
+        ),
+      ),
     }),
   },
   { description: 'The error envelope every failure answers with' },

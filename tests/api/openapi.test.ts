@@ -62,6 +62,17 @@ const operations = () =>
   )
 
 /** Every value of `key` anywhere under `value`. */
+/** Every `format` of a schema (an object with a `type`), leaving out data that has a field of that name. */
+function schemaFormats(value: unknown, into: unknown[] = []): unknown[] {
+  if (Array.isArray(value)) for (const item of value) schemaFormats(item, into)
+  else if (value && typeof value === 'object') {
+    const node = value as Record<string, unknown>
+    if ('type' in node && typeof node['format'] === 'string') into.push(node['format'])
+    for (const v of Object.values(node)) schemaFormats(v, into)
+  }
+  return into
+}
+
 function collect(value: unknown, key: string, into: unknown[] = []): unknown[] {
   if (Array.isArray(value)) for (const item of value) collect(item, key, into)
   else if (value && typeof value === 'object') {
@@ -307,7 +318,8 @@ describe('OpenAPI document', () => {
   test('when Ajv with its default options and ajv-formats compiles every schema, then none is refused and every example is valid', () => {
     const ajv = new Ajv2020()
     addFormats(ajv)
-    const formats = new Set(collect(doc, 'format'))
+    // The formats of typed schemas only: examples carry data, such as an e-invoice link's own `format` field.
+    const formats = new Set(schemaFormats(doc))
     for (const format of formats)
       expect(['date', 'date-time', 'email', 'uuid', 'uri', 'uri-reference']).toContain(format as string)
     const rebase = (schema: unknown) =>

@@ -16,7 +16,7 @@ afterAll(() => t.close())
  */
 const REQUESTS: Record<
   string,
-  { resource: 'customer' | 'invoice' | 'issued' | 'creditNote' | 'endpoint'; body?: unknown }
+  { resource: 'customer' | 'invoice' | 'issued' | 'creditNote' | 'endpoint'; body?: unknown; query?: string }
 > = {
   'GET /api/v1/customers/:id': { resource: 'customer' },
   'PATCH /api/v1/customers/:id': { resource: 'customer', body: { name: 'Taken over' } },
@@ -41,6 +41,9 @@ const REQUESTS: Record<
     body: { to: ['intruder@example.com'] },
   },
   'GET /api/v1/credit-notes/:id/emails': { resource: 'creditNote' },
+  'GET /api/v1/invoices/:id/e-invoice/check': { resource: 'invoice' },
+  'GET /api/v1/invoices/:id/e-invoice': { resource: 'issued', query: '?format=ubl' },
+  'GET /api/v1/credit-notes/:id/e-invoice': { resource: 'creditNote', query: '?format=xrechnung-cii' },
   'GET /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
   'PATCH /api/v1/webhook-endpoints/:id': { resource: 'endpoint', body: { description: 'Taken over' } },
   'DELETE /api/v1/webhook-endpoints/:id': { resource: 'endpoint' },
@@ -127,7 +130,8 @@ describe('isolation between users', () => {
       const spec = REQUESTS[key]
       expect({ route: key, covered: spec !== undefined }).toEqual({ route: key, covered: true })
       const id = ids[spec!.resource]
-      const res = await t.request(route.path.replace(':id', id).replace(':deliveryId', deliveryId), {
+      const path = route.path.replace(':id', id).replace(':deliveryId', deliveryId) + (spec!.query ?? '')
+      const res = await t.request(path, {
         method: route.method,
         token: intruder,
         ...(spec!.body === undefined ? {} : { json: spec!.body }),

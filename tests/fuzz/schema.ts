@@ -286,6 +286,7 @@ const FORMAT_EXAMPLES: Record<string, string> = {
   'bcp47-locale': 'de-DE',
   iban: 'DE89370400440532013000',
   bic: 'COBADEFFXXX',
+  'unit-code': 'C62',
 }
 
 function stringExample(s: JsonSchema, place: Place, ref: IdRef): string {
@@ -442,6 +443,9 @@ function stringArbitrary(s: JsonSchema, place: Place, ref: IdRef): fc.Arbitrary<
         'DE89370400440532013001',
         'de89370400440532013000',
       )
+    case 'unit-code':
+      // UN/ECE Recommendation 20 units, and what the pattern refuses: lower case, too long, too short.
+      return fc.constantFrom('C62', 'HUR', 'KGM', 'MTR', 'H87', 'c62', 'KGMS', 'X')
     case 'bic':
       return fc.constantFrom('COBADEFFXXX', 'DEUTDEFF', 'COBAXXFF', 'cobadeff')
     case 'integer':

@@ -7,6 +7,7 @@ import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
+import { EInvoiceLink, EInvoiceQuery } from '../einvoice/model'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { statusesAllowing } from '../invoices/lifecycle'
@@ -15,6 +16,7 @@ import type { Outbox } from '../webhooks/outbox'
 import { CreditNote, CreditNoteCreate, CreditNoteList, CreditNoteListQuery, CreditNoteParams } from './model'
 import {
   type CreditNoteDeps,
+  creditNoteEInvoiceLink,
   creditNotePdfLink,
   ETAG_KIND,
   getCreditNoteVersioned,
@@ -175,6 +177,37 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
             'A fresh presigned link, valid for `PDF_URL_TTL_SECONDS`, that downloads the PDF as ' +
             '`attachment; filename="<number>.pdf"`. A PDF the store lost is rendered again from the frozen ' +
             'note first; 502 `PDF_GENERATION_FAILED` when the store cannot be reached.',
+        },
+      },
+    )
+    .get(
+      '/credit-notes/:id/e-invoice',
+      async ({ user, params, query, set }) => {
+        set.headers['cache-control'] = 'no-store'
+        return creditNoteEInvoiceLink(db, documents, user.id, params.id, query.format)
+      },
+      {
+        params: CreditNoteParams,
+        query: EInvoiceQuery,
+        response: {
+          200: sends(EInvoiceLink, 'Cache-Control'),
+          ...errorsSending(
+            errorAnswers(
+              'NOT_FOUND',
+              'INVALID_STATUS_TRANSITION',
+              'EINVOICE_INCOMPLETE',
+              'PDF_GENERATION_FAILED',
+            ),
+            'Cache-Control',
+          ),
+        },
+        detail: {
+          operationId: 'getCreditNoteEInvoiceLink',
+          summary: "A download link to the credit note's EN 16931 e-invoice",
+          description:
+            'As for invoices: document type 381, referencing the invoice it corrects, generated from the frozen ' +
+            'note. `facturx` is the PDF of record of a note issued as Factur-X, 409 `INVALID_STATUS_TRANSITION` ' +
+            'for one issued as a plain PDF; 422 `EINVOICE_INCOMPLETE` when data is missing, and no file.',
         },
       },
     )

@@ -46,6 +46,8 @@ export interface CreditNoteRecord {
   billTo: BillToJson
   seller: SellerJson
   pdf: { key: string; sha256: string; size: number; generatedAt: Date }
+  /** The stored PDF is a Factur-X with its CII embedded. */
+  pdfFacturx: boolean
   /** The hosted page's secret (`/i/{token}`). */
   hostedToken: string
   version: number
@@ -105,6 +107,7 @@ function toRecord(row: ViewRow): CreditNoteRecord {
       size: row.pdf_size,
       generatedAt: instant(row.pdf_generated_at),
     },
+    pdfFacturx: row.pdf_facturx,
     hostedToken: row.hosted_token,
     version: row.version,
     issueDate: row.issue_date,

@@ -13,12 +13,31 @@ import {
   parseDecimal3,
   parseQuantity,
   sumMoney,
+  type TaxCalculation,
 } from '../../shared/money'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
+import type { EInvoiceLink } from '../einvoice/model'
+import {
+  assertComplete,
+  type EInvoiceFormatName,
+  type EInvoiceSource,
+  eInvoiceKey,
+  storeAndLink,
+  toEInvoiceDocument,
+  xmlOf as xmlOfComplete,
+} from '../einvoice/service'
 import { assertAllowed } from '../invoices/lifecycle'
-import { announceStatus, type ItemRecord, invoiceItems } from '../invoices/service'
+import { billToAnswer, sellerAnswer } from '../invoices/mapper'
+import {
+  announceStatus,
+  findInvoiceRecord,
+  type InvoiceRecord,
+  type ItemRecord,
+  invoiceItems,
+} from '../invoices/service'
 import { applyCredit, lockForChange } from '../invoices/writes'
-import { allocateNumber } from '../me/service'
+import { facturxOptions } from '../issuing/service'
+import { allocateNumber, formatNumber, getMe, sellerOfProfile } from '../me/service'
 import type { Outbox } from '../webhooks/outbox'
 import type { CreditNote, CreditNoteCreate, CreditNoteListQuery } from './model'
 import {
@@ -68,8 +87,8 @@ export function toCreditNote(record: CreditNoteRecord): CreditNote {
     total: record.total,
     appliedToBalance: record.appliedToBalance,
     refundDue: record.refundDue,
-    billTo: record.billTo,
-    from: record.seller,
+    billTo: billToAnswer(record.billTo),
+    from: sellerAnswer(record.seller),
     pdf: {
       sha256: record.pdf.sha256,
       size: record.pdf.size,
@@ -97,6 +116,7 @@ function planLines(
   credited: ReadonlyMap<string, CreditedLine>,
   discountPercent: number,
   requested: CreditNoteCreate['items'],
+  taxCalculation: TaxCalculation,
 ): PlannedLine[] {
   const creditable = (item: ItemRecord): CreditableLine => {
     const earlier = credited.get(item.id)
@@ -112,7 +132,7 @@ function planLines(
   const plan = (item: ItemRecord, quantity: bigint): PlannedLine => ({
     item,
     quantity,
-    amounts: creditLine(creditable(item), discountPercent, quantity),
+    amounts: creditLine(creditable(item), discountPercent, quantity, taxCalculation),
   })
 
   if (requested === undefined) {
@@ -173,11 +193,12 @@ export async function issueCreditNote(
   const input = trimStrings(body)
   const invoice = await lockForChange(trx, userId, invoiceId, ifMatch)
   assertAllowed(invoice, 'credit')
-  const [items, credited] = await Promise.all([
+  const [items, credited, me] = await Promise.all([
     invoiceItems(trx, userId, invoiceId),
     creditedByLine(trx, userId, invoiceId),
+    getMe(trx, userId),
   ])
-  const lines = planLines(items, credited, invoice.discountPercent, input.items)
+  const lines = planLines(items, credited, invoice.discountPercent, input.items, invoice.taxCalculation)
   const totals = sumMoney(lines.map((line) => line.amounts))
   if (lines.length === 0 || totals.total <= 0) {
     throw validation([{ path: '/items', message: "the credit note's total must be greater than 0" }])
@@ -191,6 +212,28 @@ export async function issueCreditNote(
 
   if (invoice.billTo === null || invoice.number === null) {
     throw new Error(`issued invoice ${invoice.id} has no frozen bill-to or number`)
+  }
+  const facturx = me.profile.eInvoiceFormat === 'facturx'
+  const draftLines = lines.map((line) => ({
+    invoiceItemId: line.item.id,
+    description: line.item.description,
+    quantity: Number(decimal3ToString(line.quantity)),
+    unitPrice: line.item.unitPrice,
+    taxRate: line.item.taxRate,
+    ...line.amounts,
+  }))
+  if (facturx) {
+    // Checked before the number is taken: a refusal leaves the credit note series where it was.
+    const { profile } = me
+    const planned = {
+      number: formatNumber(profile.creditNotePrefix, profile.nextCreditNoteNumber),
+      issueDate: todayIn(profile.timezone),
+      memo: input.memo ?? null,
+      seller: sellerOfProfile(profile),
+      billTo: invoice.billTo,
+      items: draftLines,
+    }
+    assertComplete(toEInvoiceDocument(creditNoteSource(planned, invoice, items)), 'facturx')
   }
   const taken = await allocateNumber(trx, userId, 'credit_note')
   const id = crypto.randomUUID()
@@ -224,15 +267,7 @@ export async function issueCreditNote(
     memo: input.memo ?? null,
     currency: invoice.currency,
     discountPercent: invoice.discountPercent,
-    items: lines.map((line) => ({
-      id: crypto.randomUUID(),
-      invoiceItemId: line.item.id,
-      description: line.item.description,
-      quantity: Number(decimal3ToString(line.quantity)),
-      unitPrice: line.item.unitPrice,
-      taxRate: line.item.taxRate,
-      ...line.amounts,
-    })),
+    items: draftLines.map((line) => ({ id: crypto.randomUUID(), ...line })),
     subtotal: totals.subtotal,
     discountTotal: totals.discount,
     taxTotal: totals.tax,
@@ -240,11 +275,18 @@ export async function issueCreditNote(
     appliedToBalance: applied.appliedToBalance,
     refundDue: applied.refundDue,
     pdf: { key, sha256: '', size: 0, generatedAt: issuedAt },
+    pdfFacturx: facturx,
     hostedToken: newHostedToken(),
     version: 1,
     createdAt: issuedAt,
   }
-  const pdf = await renderAndStore(deps, key, toSnapshot(record), { creditNoteId: id, invoiceId })
+  const pdf = await renderAndStore(
+    deps,
+    key,
+    toSnapshot(record),
+    { creditNoteId: id, invoiceId },
+    facturx ? facturxOptions(creditNoteSource(record, invoice, items)) : undefined,
+  )
   await insertCreditNote(
     trx,
     {
@@ -272,6 +314,7 @@ export async function issueCreditNote(
       pdf_sha256: pdf.sha256,
       pdf_size: pdf.size,
       pdf_generated_at: pdf.generatedAt,
+      pdf_facturx: facturx,
       hosted_token: record.hostedToken,
     },
     record.items.map(
@@ -378,7 +421,10 @@ async function regenerate(
     if (!(await lockCreditNote(trx, userId, id))) throw notFound('Credit note')
     const record = await findCreditNote(trx, userId, id)
     if (!record || (await isStored(deps, record.pdf.key))) return
-    const pdf = await renderAndStore(deps, record.pdf.key, toSnapshot(record), { creditNoteId: id })
+    const options = record.pdfFacturx
+      ? facturxOptions(await storedCreditNoteSource(trx, userId, record))
+      : undefined
+    const pdf = await renderAndStore(deps, record.pdf.key, toSnapshot(record), { creditNoteId: id }, options)
     if (pdf.sha256 !== record.pdf.sha256) {
       deps.logger.error(
         {
@@ -413,4 +459,81 @@ export async function creditNotePdfLink(db: Database, deps: CreditNoteDeps, user
   const { key, filename } = await storedCreditNotePdf(db, deps, userId, id)
   const link = await deps.storage.signedDownloadUrl(key, { filename, ttlSeconds: deps.pdfUrlTtlSeconds })
   return { url: link.url, expiresAt: link.expiresAt.toISOString() }
+}
+
+/**
+ * The e-invoice of a credit note (type 381, referencing its invoice): the note's own frozen parties and lines, and
+ * from its invoice, which cannot change once issued, the fields of the invoice and each line's unit and category.
+ */
+export function creditNoteSource(
+  note: Pick<CreditNoteRecord, 'number' | 'issueDate' | 'memo' | 'seller' | 'billTo'> & {
+    items: readonly (Omit<CreditNoteRecord['items'][number], 'id'> & { id?: string })[]
+  },
+  invoice: InvoiceRecord,
+  invoiceLines: readonly ItemRecord[],
+): EInvoiceSource {
+  const byId = new Map(invoiceLines.map((line) => [line.id, line]))
+  return {
+    kind: 'credit_note',
+    number: note.number,
+    issueDate: note.issueDate,
+    dueDate: null,
+    currency: invoice.currency,
+    note: note.memo,
+    seller: note.seller,
+    billTo: note.billTo,
+    purchaseOrderReference: invoice.purchaseOrderReference,
+    deliveryDate: invoice.deliveryDate,
+    deliverTo: invoice.deliverTo,
+    taxExemptionReasons: invoice.taxExemptionReasons,
+    precedingInvoice: { number: invoice.number ?? '', issueDate: invoice.issueDate },
+    lines: note.items.map((item) => {
+      const line = byId.get(item.invoiceItemId)
+      return {
+        ...item,
+        unitCode: line?.unitCode ?? 'C62',
+        taxCategory: line?.taxCategory ?? (item.taxRate > 0 ? 'S' : 'Z'),
+      }
+    }),
+  }
+}
+
+async function storedCreditNoteSource(
+  db: Database,
+  userId: string,
+  record: CreditNoteRecord,
+): Promise<EInvoiceSource> {
+  const [invoice, lines] = await Promise.all([
+    findInvoiceRecord(db, userId, record.invoiceId),
+    invoiceItems(db, userId, record.invoiceId),
+  ])
+  return creditNoteSource(record, invoice, lines)
+}
+
+/**
+ * A link to the credit note's e-invoice, generated from the frozen note: `xrechnung-cii` and `ubl` always;
+ * `facturx` is the PDF of record, so only for a note issued as Factur-X (409 otherwise).
+ */
+export async function creditNoteEInvoiceLink(
+  db: Database,
+  deps: CreditNoteDeps,
+  userId: string,
+  id: string,
+  format: EInvoiceFormatName,
+): Promise<EInvoiceLink> {
+  const record = await findCreditNote(db, userId, id)
+  if (!record) throw notFound('Credit note')
+  if (format === 'facturx') {
+    if (!record.pdfFacturx) {
+      throw new AppError(
+        'INVALID_STATUS_TRANSITION',
+        'This credit note was issued as a plain PDF; its PDF of record cannot become a Factur-X',
+      )
+    }
+    const link = await creditNotePdfLink(db, deps, userId, id)
+    return { ...link, format, filename: `${record.number}.pdf` }
+  }
+  const doc = toEInvoiceDocument(await storedCreditNoteSource(db, userId, record))
+  const xml = xmlOfComplete(doc, format)
+  return storeAndLink(deps, eInvoiceKey(record.pdf.key, format), xml, format, record.number)
 }

@@ -1,4 +1,5 @@
 import type { CreditNoteSnapshot } from '../../lib/pdf'
+import { billToSnapshot, itemSnapshot, sellerSnapshot } from '../issuing/snapshot'
 import type { CreditNoteRecord } from './repository'
 
 /** What the PDF shows, from the frozen note only, so that rendering it again gives the same bytes. */
@@ -14,18 +15,9 @@ export function toSnapshot(note: CreditNoteRecord): CreditNoteSnapshot {
     reason: note.reason,
     memo: note.memo,
     discountPercent: note.discountPercent,
-    from: note.seller,
-    billTo: note.billTo,
-    items: note.items.map((item) => ({
-      description: item.description,
-      quantity: item.quantity,
-      unitPrice: item.unitPrice,
-      taxRate: item.taxRate,
-      subtotal: item.subtotal,
-      discount: item.discount,
-      tax: item.tax,
-      total: item.total,
-    })),
+    from: sellerSnapshot(note.seller),
+    billTo: billToSnapshot(note.billTo),
+    items: note.items.map(itemSnapshot),
     subtotal: note.subtotal,
     discountTotal: note.discountTotal,
     taxTotal: note.taxTotal,

@@ -26,6 +26,7 @@ const writableExample = {
   },
   currency: 'EUR',
   notes: null,
+  buyerReference: null,
 }
 const example = {
   id: '0b9e6a4e-5a41-4a0e-9d43-2a4d8f0f6c11',
@@ -46,6 +47,9 @@ export const Customer = named(
       address: Nullable(Address),
       currency: Nullable(t.String({ description: 'ISO-4217' })),
       notes: Nullable(t.String()),
+      buyerReference: Nullable(
+        t.String({ description: 'EN 16931 BT-10, e.g. the Leitweg-ID of a German public buyer' }),
+      ),
       createdAt: t.String({ format: 'date-time' }),
       updatedAt: t.String({ format: 'date-time' }),
     },
@@ -61,6 +65,14 @@ const fields = {
   address: OptionalNullable(AddressInput),
   currency: OptionalNullable(t.String({ format: 'iso-4217', description: 'ISO-4217, e.g. EUR' })),
   notes: OptionalNullable(Text(2000)),
+  buyerReference: OptionalNullable(
+    t.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'EN 16931 BT-10: the reference the buyer asks for, e.g. a Leitweg-ID (XRechnung)',
+      examples: ['04011000-12345-67'],
+    }),
+  ),
 }
 
 export const CustomerCreate = named(

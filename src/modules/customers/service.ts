@@ -33,6 +33,7 @@ export function toCustomer(row: CustomerRow): VersionedCustomer {
     address: row.address,
     currency: row.currency,
     notes: row.notes,
+    buyerReference: row.buyer_reference,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     version: row.version,
@@ -57,6 +58,7 @@ export async function createCustomer(
     address: toAddressJson(input.address),
     currency: input.currency ?? null,
     notes: input.notes ?? null,
+    buyer_reference: input.buyerReference ?? null,
     search_text: searchTextOf(input.name, input.email ?? null),
   })
   const customer = toCustomer(row)
@@ -103,6 +105,7 @@ function toUpdate(patch: CustomerPatch): CustomerUpdate {
   if (patch.address !== undefined) update.address = toAddressJson(patch.address)
   if (patch.currency !== undefined) update.currency = patch.currency
   if (patch.notes !== undefined) update.notes = patch.notes
+  if (patch.buyerReference !== undefined) update.buyer_reference = patch.buyerReference
   return update
 }
 

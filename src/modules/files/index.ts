@@ -27,7 +27,8 @@ export const filesModule = (storage: LocalDiskStorage | undefined) =>
       const maxAge = Math.max(0, Number(query.expires) - Math.floor(storage.now().getTime() / 1000))
       return new Response(body, {
         headers: {
-          'Content-Type': 'application/pdf',
+          // E-invoices are stored beside the PDFs under `….xml` keys.
+          'Content-Type': key.endsWith('.xml') ? 'application/xml' : 'application/pdf',
           'Content-Disposition': contentDisposition(query.filename ?? ''),
           'Cache-Control': `private, max-age=${maxAge}`,
         },

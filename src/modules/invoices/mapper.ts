@@ -1,3 +1,4 @@
+import type { BillToJson, SellerJson } from '../../../db/schema'
 import { hostedUrl } from '../../shared/links'
 import { amountDue } from './lifecycle'
 import type { Invoice, InvoiceEvent, Payment } from './model'
@@ -18,6 +19,21 @@ export function toPayment(record: PaymentRecord): Payment {
   }
 }
 
+/** The parties as the API answers them: the frozen JSON also keeps what only e-invoices read. */
+export const sellerAnswer = (seller: SellerJson) => ({
+  companyName: seller.companyName,
+  email: seller.email,
+  phone: seller.phone,
+  taxId: seller.taxId,
+  address: seller.address,
+})
+export const billToAnswer = (billTo: BillToJson) => ({
+  name: billTo.name,
+  email: billTo.email,
+  taxId: billTo.taxId,
+  address: billTo.address,
+})
+
 /** The answer for an invoice: drafts show the live customer and profile, issued ones their frozen copies. */
 export function toInvoice(view: InvoiceView): Invoice {
   const draft = view.status === 'draft'
@@ -26,13 +42,18 @@ export function toInvoice(view: InvoiceView): Invoice {
     number: view.number,
     status: view.status,
     customerId: view.customerId,
-    billTo: !draft && view.billTo ? view.billTo : view.customer,
-    from: !draft && view.seller ? view.seller : view.profile,
+    billTo: billToAnswer(!draft && view.billTo ? view.billTo : view.customer),
+    from: sellerAnswer(!draft && view.seller ? view.seller : view.profile),
     currency: view.currency,
     issueDate: view.issueDate,
     dueDate: view.dueDate,
     discountPercent: view.discountPercent,
     notes: view.notes,
+    taxCalculation: view.taxCalculation,
+    taxExemptionReasons: view.taxExemptionReasons,
+    purchaseOrderReference: view.purchaseOrderReference,
+    deliveryDate: view.deliveryDate,
+    deliverTo: view.deliverTo,
     items: view.items,
     subtotal: view.subtotal,
     discountTotal: view.discountTotal,

@@ -15,6 +15,12 @@ import {
 } from '../../shared/schemas'
 import { EVENT_TYPES, PAYMENT_METHODS, STATUSES } from './lifecycle'
 
+/** EN 16931 VAT categories (UNTDID 5305); the last five carry no tax and need an exemption reason. */
+export const TAX_CATEGORIES = ['S', 'Z', 'E', 'AE', 'K', 'G', 'O'] as const
+export type TaxCategory = (typeof TAX_CATEGORIES)[number]
+export const EXEMPT_CATEGORIES = ['E', 'AE', 'K', 'G', 'O'] as const satisfies readonly TaxCategory[]
+export const TAX_CALCULATIONS = ['per_line', 'per_category'] as const
+
 export { EVENT_TYPES, PAYMENT_METHODS, STATUSES }
 
 export const MAX_ITEMS = 500
@@ -53,9 +59,61 @@ export const ItemInput = named(
         description: 'Minor units of the invoice currency; negative for a credit line',
         examples: [1999],
       }),
-      taxRate: t.Optional(Percent("Tax rate; the profile's defaultTaxRate when absent")),
+      taxRate: t.Optional(
+        Percent(
+          "Tax rate; when absent the profile's defaultTaxRate, or 0 for the categories Z, E, AE, K, G and O",
+        ),
+      ),
+      unitCode: t.Optional(
+        t.String({
+          format: 'unit-code',
+          description: 'UN/ECE Recommendation 20 unit (EN 16931 BT-130); `C62` ("one") when absent',
+          examples: ['C62', 'HUR', 'KGM'],
+        }),
+      ),
+      taxCategory: t.Optional(
+        literals(TAX_CATEGORIES, {
+          description:
+            'EN 16931 VAT category: S standard, Z zero-rated, E exempt, AE reverse charge, K intra-community ' +
+            'supply, G export, O outside the scope of VAT. `S` when absent and taxRate > 0, else `Z`. E, AE, K, G ' +
+            'and O require taxRate 0 and a reason in `taxExemptionReasons`.',
+        }),
+      ),
     },
     { additionalProperties: false },
+  ),
+)
+
+export const DeliverToInput = named(
+  'DeliverToInput',
+  t.Object(
+    {
+      line1: OptionalNullable(Text(200)),
+      line2: OptionalNullable(Text(200)),
+      city: OptionalNullable(Text(100)),
+      region: OptionalNullable(Text(100)),
+      postalCode: OptionalNullable(Text(20)),
+      country: t.String({ format: 'iso-3166-alpha-2', description: 'ISO-3166 alpha-2, e.g. FR' }),
+    },
+    {
+      additionalProperties: false,
+      description: 'Where the goods go (EN 16931 BG-15); required with category K',
+      examples: [{ country: 'FR' }],
+    },
+  ),
+)
+
+const reason = () => t.Optional(Text(500))
+export const TaxExemptionReasons = named(
+  'TaxExemptionReasons',
+  t.Object(
+    { E: reason(), AE: reason(), K: reason(), G: reason(), O: reason() },
+    {
+      additionalProperties: false,
+      description:
+        'The exemption reason (EN 16931 BT-120) of each of the categories E, AE, K, G and O the items use; required for each used',
+      examples: [{ AE: 'Reverse charge', K: 'Intra-community supply' }],
+    },
   ),
 )
 export type ItemInput = typeof ItemInput.static
@@ -68,6 +126,10 @@ const writable = {
   dueDate: t.Optional(CalendarDate('Defaults to issueDate + paymentTermsDays; not before issueDate')),
   discountPercent: t.Optional(Percent('Discount applied to every line before tax')),
   notes: OptionalNullable(Text(2000)),
+  taxExemptionReasons: OptionalNullable(TaxExemptionReasons),
+  purchaseOrderReference: OptionalNullable(Text(200)),
+  deliveryDate: OptionalNullable(CalendarDate('EN 16931 BT-72, the actual delivery date')),
+  deliverTo: OptionalNullable(DeliverToInput),
   items: t.Optional(
     t.Array(ItemInput, {
       maxItems: MAX_ITEMS,
@@ -115,6 +177,8 @@ export const InvoiceItem = named(
     discount: Money('round(subtotal × discountPercent / 100)'),
     tax: Money('round((subtotal − discount) × taxRate / 100)'),
     total: Money('subtotal − discount + tax'),
+    unitCode: t.String({ description: 'UN/ECE Recommendation 20' }),
+    taxCategory: literals(TAX_CATEGORIES),
   }),
 )
 
@@ -199,6 +263,13 @@ export const Invoice = named(
     dueDate: CalendarDate(),
     discountPercent: t.Number(),
     notes: Nullable(t.String()),
+    taxCalculation: literals(TAX_CALCULATIONS, {
+      description: "How the line taxes were rounded: the profile's setting when the invoice was created",
+    }),
+    taxExemptionReasons: Nullable(TaxExemptionReasons),
+    purchaseOrderReference: Nullable(t.String()),
+    deliveryDate: Nullable(CalendarDate()),
+    deliverTo: Nullable(Address),
     items: t.Array(InvoiceItem),
     subtotal: Money('Sum of line subtotals'),
     discountTotal: Money('Sum of line discounts'),

@@ -119,7 +119,7 @@ export async function findItems(db: Database, userId: string, invoiceId: string)
   const rows = await db
     .selectFrom('invoice_items')
     .select(['id', 'description', 'quantity', 'unit_price as unitPrice', 'tax_rate as taxRate'])
-    .select(['subtotal', 'discount', 'tax', 'total'])
+    .select(['subtotal', 'discount', 'tax', 'total', 'unit_code as unitCode', 'tax_category as taxCategory'])
     .where('user_id', '=', userId)
     .where('invoice_id', '=', invoiceId)
     .orderBy('position')

@@ -1,9 +1,15 @@
 import type { Database, Transaction } from '../../lib/db'
 import { addDays, isCalendarDate, todayIn } from '../../shared/dates'
 import { AppError, type ErrorDetail, notFound } from '../../shared/errors'
-import { trimStrings } from '../../shared/input'
+import { toAddressJson, trimStrings } from '../../shared/input'
 import { hostedUrl, newHostedToken } from '../../shared/links'
-import { computeInvoice, type DecimalInput, decimal3ToString } from '../../shared/money'
+import {
+  computeInvoice,
+  type DecimalInput,
+  decimal3ToString,
+  parsePercent,
+  type TaxCalculation,
+} from '../../shared/money'
 import { decodeCursor, keys, type Page, pageSize, toPage } from '../../shared/pagination'
 import { foldForSearch } from '../../shared/search'
 import { getCustomer } from '../customers/service'
@@ -14,7 +20,15 @@ import { toEvent, toInvoice } from './mapper'
 
 export { toPayment } from './mapper'
 
-import type { Invoice, InvoiceCreate, InvoiceListQuery, InvoicePatch, ItemInput } from './model'
+import {
+  EXEMPT_CATEGORIES,
+  type Invoice,
+  type InvoiceCreate,
+  type InvoiceListQuery,
+  type InvoicePatch,
+  type ItemInput,
+  type TaxCategory,
+} from './model'
 import {
   appendEvent,
   deleteInvoice as deleteRow,
@@ -58,19 +72,24 @@ interface PricedItems {
   totals: { subtotal: number; discountTotal: number; taxTotal: number; total: number }
 }
 
+interface PricedInput {
+  /** Kept when a line is priced again, so its id does not change. */
+  id?: string
+  description: string
+  quantity: DecimalInput
+  unitPrice: number
+  taxRate: DecimalInput
+  unitCode: string
+  taxCategory: TaxCategory
+}
+
 /** Every line priced by the money module; the client never sends an amount the server computes. */
 function price(
-  items: readonly {
-    /** Kept when a line is priced again, so its id does not change. */
-    id?: string
-    description: string
-    quantity: DecimalInput
-    unitPrice: number
-    taxRate: DecimalInput
-  }[],
+  items: readonly PricedInput[],
   discountPercent: DecimalInput,
+  taxCalculation: TaxCalculation,
 ): PricedItems {
-  const { lines, totals } = computeInvoice({ items, discountPercent })
+  const { lines, totals } = computeInvoice({ items, discountPercent, taxCalculation })
   return {
     totals,
     rows: (userId, invoiceId) =>
@@ -87,12 +106,71 @@ function price(
         discount: line.discount,
         tax: line.tax,
         total: line.total,
+        unit_code: items[position]!.unitCode,
+        tax_category: items[position]!.taxCategory,
       })),
   }
 }
 
-const withDefaultRate = (items: readonly ItemInput[], defaultTaxRate: number) =>
-  items.map((item) => ({ ...item, taxRate: item.taxRate ?? defaultTaxRate }))
+const EXEMPT: ReadonlySet<TaxCategory> = new Set(EXEMPT_CATEGORIES)
+/** Categories that are untaxed by definition: a missing rate defaults to 0 for them, not the profile's. */
+const UNTAXED: ReadonlySet<TaxCategory> = new Set(['Z', ...EXEMPT_CATEGORIES])
+
+/**
+ * The items of a request with the API's defaults: the profile's rate (0 for untaxed categories), the unit `C62`,
+ * and the category `S` when taxed, else `Z`.
+ */
+const withDefaults = (items: readonly ItemInput[], defaultTaxRate: number): PricedInput[] =>
+  items.map((item) => {
+    const taxRate =
+      item.taxRate ?? (item.taxCategory !== undefined && UNTAXED.has(item.taxCategory) ? 0 : defaultTaxRate)
+    return {
+      ...item,
+      taxRate,
+      unitCode: item.unitCode ?? 'C62',
+      taxCategory: item.taxCategory ?? (parsePercent(taxRate) > 0n ? 'S' : 'Z'),
+    }
+  })
+
+interface TaxFacts {
+  items: readonly Pick<PricedInput, 'taxRate' | 'taxCategory'>[]
+  taxExemptionReasons: Partial<Record<TaxCategory, string>> | null
+  deliverTo: unknown
+}
+
+/**
+ * The rules on categories the API refuses on input (API.md "Resources"): E, AE, K, G and O carry no tax, each of
+ * them used needs its exemption reason, and K (an intra-community supply) needs the country it goes to. Checked
+ * on the invoice as the change leaves it, so items and reasons may arrive in one request or several.
+ */
+function checkTaxFacts(facts: TaxFacts, itemsSent: boolean): void {
+  const details: ErrorDetail[] = []
+  const used = new Set<TaxCategory>()
+  facts.items.forEach((item, index) => {
+    used.add(item.taxCategory)
+    if (EXEMPT.has(item.taxCategory) && parsePercent(item.taxRate) !== 0n) {
+      details.push({
+        path: itemsSent ? `/items/${index}/taxRate` : '/items',
+        message: `must be 0 for tax category ${item.taxCategory}`,
+      })
+    }
+  })
+  for (const category of EXEMPT_CATEGORIES) {
+    if (used.has(category) && !facts.taxExemptionReasons?.[category]) {
+      details.push({
+        path: `/taxExemptionReasons/${category}`,
+        message: `required: an item uses tax category ${category}`,
+      })
+    }
+  }
+  if (used.has('K') && !facts.deliverTo) {
+    details.push({
+      path: '/deliverTo',
+      message: 'required: an intra-community supply (category K) names the country it is delivered to',
+    })
+  }
+  if (details.length > 0) throw validation(details)
+}
 
 const totalsColumns = (totals: PricedItems['totals']) => ({
   subtotal: totals.subtotal,
@@ -154,7 +232,12 @@ export async function createInvoice(
   const dueDate = input.dueDate ?? defaultDueDate(issueDate, profile.paymentTermsDays)
   checkDates(issueDate, dueDate)
   const discountPercent = input.discountPercent ?? 0
-  const priced = price(withDefaultRate(input.items ?? [], profile.defaultTaxRate), discountPercent)
+  const items = withDefaults(input.items ?? [], profile.defaultTaxRate)
+  checkTaxFacts(
+    { items, taxExemptionReasons: input.taxExemptionReasons ?? null, deliverTo: input.deliverTo },
+    true,
+  )
+  const priced = price(items, discountPercent, profile.taxCalculation)
 
   const row = await insertInvoice(trx, {
     user_id: userId,
@@ -164,6 +247,11 @@ export async function createInvoice(
     due_date: dueDate,
     discount_percent: discountPercent,
     notes: input.notes ?? null,
+    tax_calculation: profile.taxCalculation,
+    tax_exemption_reasons: input.taxExemptionReasons ?? null,
+    purchase_order_reference: input.purchaseOrderReference ?? null,
+    delivery_date: input.deliveryDate ?? null,
+    deliver_to: toAddressJson(input.deliverTo),
     search_text: invoiceSearchText(null, customer.name),
     ...totalsColumns(priced.totals),
   })
@@ -208,10 +296,24 @@ export async function updateInvoice(
 
   const discountPercent = patch.discountPercent ?? row.discountPercent
   if (patch.discountPercent !== undefined) update.discount_percent = patch.discountPercent
+  if (patch.taxExemptionReasons !== undefined) update.tax_exemption_reasons = patch.taxExemptionReasons
+  if (patch.purchaseOrderReference !== undefined)
+    update.purchase_order_reference = patch.purchaseOrderReference
+  if (patch.deliveryDate !== undefined) update.delivery_date = patch.deliveryDate
+  if (patch.deliverTo !== undefined) update.deliver_to = toAddressJson(patch.deliverTo)
   const items = patch.items
-    ? withDefaultRate(patch.items, (await getMe(trx, userId)).profile.defaultTaxRate)
+    ? withDefaults(patch.items, (await getMe(trx, userId)).profile.defaultTaxRate)
     : await findItems(trx, userId, id)
-  const priced = price(items, discountPercent)
+  checkTaxFacts(
+    {
+      items,
+      taxExemptionReasons:
+        patch.taxExemptionReasons !== undefined ? patch.taxExemptionReasons : row.taxExemptionReasons,
+      deliverTo: patch.deliverTo !== undefined ? patch.deliverTo : row.deliverTo,
+    },
+    patch.items !== undefined,
+  )
+  const priced = price(items, discountPercent, row.taxCalculation)
   Object.assign(update, totalsColumns(priced.totals))
 
   await updateRow(trx, userId, id, update)

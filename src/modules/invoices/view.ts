@@ -7,6 +7,8 @@ import type {
   InvoicesTable,
   PaymentMethod,
   SellerJson,
+  TaxCalculation,
+  TaxCategory,
 } from '../../../db/schema'
 import type { Database } from '../../lib/db'
 import { parseMinorUnits } from '../../shared/money'
@@ -44,6 +46,14 @@ export interface InvoiceRecord {
   notes: string | null
   billTo: BillToJson | null
   seller: SellerJson | null
+  /** Frozen from the profile when the draft was created. */
+  taxCalculation: TaxCalculation
+  taxExemptionReasons: Partial<Record<TaxCategory, string>> | null
+  purchaseOrderReference: string | null
+  deliveryDate: string | null
+  deliverTo: AddressJson | null
+  /** The stored PDF is a Factur-X with its CII embedded. */
+  pdfFacturx: boolean
   subtotal: number
   discountTotal: number
   taxTotal: number
@@ -71,7 +81,14 @@ export interface ItemRecord {
   discount: number
   tax: number
   total: number
+  unitCode: string
+  /** The line's VAT category, the default ('S' when taxed, else 'Z') resolved. */
+  taxCategory: TaxCategory
 }
+
+/** A stored category; null (lines written before categories existed) reads as the API's default. */
+export const categoryOf = (category: TaxCategory | null | undefined, taxRate: number): TaxCategory =>
+  category ?? (taxRate > 0 ? 'S' : 'Z')
 
 export interface PaymentRecord {
   id: string
@@ -119,6 +136,12 @@ export function toRecord(row: InvoiceRow): InvoiceRecord {
     notes: row.notes,
     billTo: row.bill_to,
     seller: row.seller,
+    taxCalculation: row.tax_calculation,
+    taxExemptionReasons: row.tax_exemption_reasons,
+    purchaseOrderReference: row.purchase_order_reference,
+    deliveryDate: row.delivery_date,
+    deliverTo: row.deliver_to,
+    pdfFacturx: row.pdf_facturx,
     subtotal: money(row.subtotal),
     discountTotal: money(row.discount_total),
     taxTotal: money(row.tax_total),
@@ -148,7 +171,9 @@ type Loose<T> = {
   [K in keyof T]: T[K] extends number ? number | string : T[K] extends Date ? Date | string : T[K]
 }
 
-export function toItem(row: Loose<ItemRecord>): ItemRecord {
+export function toItem(
+  row: Omit<Loose<ItemRecord>, 'taxCategory'> & { taxCategory: TaxCategory | null },
+): ItemRecord {
   return {
     id: row.id,
     description: row.description,
@@ -159,6 +184,8 @@ export function toItem(row: Loose<ItemRecord>): ItemRecord {
     discount: money(row.discount),
     tax: money(row.tax),
     total: money(row.total),
+    unitCode: row.unitCode,
+    taxCategory: categoryOf(row.taxCategory, Number(row.taxRate)),
   }
 }
 
@@ -177,7 +204,7 @@ export function toPaymentRecord(row: Loose<PaymentRecord>): PaymentRecord {
 /** The raw row of the view query: the invoice's columns and its parts as JSON. */
 export interface ViewRow extends InvoiceRow {
   is_overdue: boolean
-  items: Loose<ItemRecord>[]
+  items: (Omit<Loose<ItemRecord>, 'taxCategory'> & { taxCategory: TaxCategory | null })[]
   payments: Loose<PaymentRecord>[]
   credit_notes: Loose<CreditNoteRef>[]
   customer_name: string
@@ -240,6 +267,7 @@ export function invoiceView(db: Database) {
             'it.tax_rate as taxRate',
           ])
           .select(['it.subtotal', 'it.discount', 'it.tax', 'it.total'])
+          .select(['it.unit_code as unitCode', 'it.tax_category as taxCategory'])
           .whereRef('it.invoice_id', '=', 'i.id')
           .orderBy('it.position'),
       ).as('items'),

@@ -57,6 +57,8 @@ export interface Issue {
   billTo: BillToJson
   seller: SellerJson
   pdf: StoredPdfRef
+  /** The PDF is a Factur-X with its CII embedded (the profile's `eInvoiceFormat`). */
+  facturx?: boolean
   actorId: string
 }
 
@@ -85,6 +87,7 @@ export async function recordIssue(
     pdf_sha256: issue.pdf.sha256,
     pdf_size: issue.pdf.size,
     pdf_generated_at: issue.pdf.generatedAt,
+    pdf_facturx: issue.facturx ?? false,
   })
   const event = (type: NewEvent['type'], data: object): NewEvent => ({
     invoiceId: invoice.id,

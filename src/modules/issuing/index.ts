@@ -6,12 +6,13 @@ import type { Metrics } from '../../lib/metrics'
 import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
+import { EInvoiceChecks, EInvoiceLink, EInvoiceQuery } from '../einvoice/model'
 import { ChangeHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX, invoiceEtag } from '../invoices'
 import { Invoice, InvoiceParams } from '../invoices/model'
 import type { Outbox } from '../webhooks/outbox'
-import { type IssuingDeps, markAsSent, pdfLink } from './service'
+import { checkInvoiceEInvoice, type IssuingDeps, invoiceEInvoiceLink, markAsSent, pdfLink } from './service'
 
 export interface IssuingModuleDeps {
   db: Database
@@ -52,7 +53,12 @@ export function issuingModule(deps: IssuingModuleDeps) {
         headers: ChangeHeaders,
         response: {
           200: sends(Invoice, 'ETag'),
-          ...errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION', 'PDF_GENERATION_FAILED'),
+          ...errorAnswers(
+            'NOT_FOUND',
+            'INVALID_STATUS_TRANSITION',
+            'EINVOICE_INCOMPLETE',
+            'PDF_GENERATION_FAILED',
+          ),
         },
         detail: {
           operationId: 'markInvoiceAsSent',
@@ -63,7 +69,9 @@ export function issuingModule(deps: IssuingModuleDeps) {
             'with at least one item can be sent: 409 `INVALID_STATUS_TRANSITION` otherwise (of concurrent sends ' +
             'of one draft exactly one succeeds), 400 `VALIDATION_ERROR` on `/items` for a draft without items. ' +
             '502 `PDF_GENERATION_FAILED` when the PDF cannot be rendered or stored: the invoice stays a draft, ' +
-            'no number is used, and the same call can be retried.',
+            'no number is used, and the same call can be retried. With the profile\'s `eInvoiceFormat: "facturx"` ' +
+            'the PDF is a Factur-X PDF/A-3 with the CII embedded, and incomplete e-invoice data is refused first ' +
+            'with 422 `EINVOICE_INCOMPLETE` (as `…/e-invoice/check` lists it), before a number is taken.',
         },
       },
     )
@@ -88,6 +96,52 @@ export function issuingModule(deps: IssuingModuleDeps) {
             '404 `NOT_FOUND`. If the store has lost the object, it is rendered again from the frozen snapshot ' +
             '(the same bytes, event `pdf_regenerated`) before the link is made; 502 `PDF_GENERATION_FAILED` ' +
             'when the store cannot be reached.',
+        },
+      },
+    )
+    .get('/:id/e-invoice/check', ({ user, params }) => checkInvoiceEInvoice(db, user.id, params.id), {
+      params: InvoiceParams,
+      response: { 200: EInvoiceChecks, ...errorAnswers('NOT_FOUND') },
+      detail: {
+        operationId: 'checkInvoiceEInvoice',
+        summary: 'What each e-invoice format still lacks',
+        description:
+          'For `facturx`, `xrechnung-cii` and `ubl`: whether the e-invoice can be generated, and otherwise each ' +
+          'problem with the API field to fill (`path`) and the EN 16931 or XRechnung rule it would fail. An ' +
+          'issued invoice is checked as frozen; a draft as it would be issued now (the live profile and ' +
+          'customer). The same problems are the `details` of 422 `EINVOICE_INCOMPLETE`.',
+      },
+    })
+    .get(
+      '/:id/e-invoice',
+      async ({ user, params, query, set }) => {
+        set.headers['cache-control'] = 'no-store'
+        return invoiceEInvoiceLink(db, issuing, user.id, params.id, query.format)
+      },
+      {
+        params: InvoiceParams,
+        query: EInvoiceQuery,
+        response: {
+          200: sends(EInvoiceLink, 'Cache-Control'),
+          ...errorsSending(
+            errorAnswers(
+              'NOT_FOUND',
+              'INVALID_STATUS_TRANSITION',
+              'EINVOICE_INCOMPLETE',
+              'PDF_GENERATION_FAILED',
+            ),
+            'Cache-Control',
+          ),
+        },
+        detail: {
+          operationId: 'getInvoiceEInvoiceLink',
+          summary: "A download link to the invoice's EN 16931 e-invoice",
+          description:
+            'Generated from the frozen snapshot (the same bytes every time), stored beside the PDF and linked ' +
+            'for `PDF_URL_TTL_SECONDS` (`application/xml`). `xrechnung-cii` and `ubl` exist for every issued ' +
+            'invoice; `facturx` is the PDF of record of an invoice issued with `eInvoiceFormat: "facturx"` (the ' +
+            'PDF link), and 409 `INVALID_STATUS_TRANSITION` for one issued as a plain PDF. Drafts: 409. Missing ' +
+            'data: 422 `EINVOICE_INCOMPLETE` with each field and rule in `details`, and no file.',
         },
       },
     )

@@ -1,14 +1,27 @@
+import type { BillToJson, SellerJson } from '../../../db/schema'
 import type { Database, Transaction } from '../../lib/db'
 import { isStored, newPdfKey, type PdfStoreDeps, renderAndStore } from '../../lib/documents/store'
 import type { Logger } from '../../lib/logger'
+import type { RenderOptions } from '../../lib/pdf'
 import { AppError } from '../../shared/errors'
 import { getCustomer } from '../customers/service'
+import type { EInvoiceChecks, EInvoiceLink } from '../einvoice/model'
+import {
+  assertComplete,
+  checkAll,
+  type EInvoiceFormatName,
+  type EInvoiceSource,
+  eInvoiceKey,
+  storeAndLink,
+  toEInvoiceDocument,
+  xmlOf,
+} from '../einvoice/service'
 import { assertAllowed } from '../invoices/lifecycle'
 import type { Invoice } from '../invoices/model'
-import type { InvoiceRecord } from '../invoices/service'
+import type { InvoiceRecord, ItemRecord } from '../invoices/service'
 import { announceStatus, findInvoiceRecord, invoiceItems } from '../invoices/service'
 import { lockForChange, lockInvoiceRecord, recordIssue, recordPdfRegenerated } from '../invoices/writes'
-import { allocateNumber } from '../me/service'
+import { allocateNumber, formatNumber, getMe, sellerOfProfile } from '../me/service'
 import type { Outbox } from '../webhooks/outbox'
 import { billToOf, toSnapshot } from './snapshot'
 
@@ -41,9 +54,10 @@ export async function markAsSent(
 ): Promise<Invoice> {
   const invoice = await lockForChange(trx, userId, id, ifMatch)
   assertAllowed(invoice, 'send')
-  const [items, customer] = await Promise.all([
+  const [items, customer, me] = await Promise.all([
     invoiceItems(trx, userId, id),
     getCustomer(trx, userId, invoice.customerId),
+    getMe(trx, userId),
   ])
   if (items.length === 0) {
     throw new AppError('VALIDATION_ERROR', 'An invoice needs at least one item to be sent', {
@@ -56,6 +70,17 @@ export async function markAsSent(
       details: [{ path: '/total', message: 'must not be negative to be sent: issue a credit note instead' }],
     })
   }
+  const facturx = me.profile.eInvoiceFormat === 'facturx'
+  if (facturx) {
+    // Checked before the number is taken, so that a refusal leaves the series where it was.
+    const { profile } = me
+    const parties = {
+      number: formatNumber(profile.invoicePrefix, profile.nextInvoiceNumber),
+      seller: sellerOfProfile(profile),
+      billTo: billToOf(customer),
+    }
+    assertComplete(toEInvoiceDocument(invoiceSource(invoice, items, parties)), 'facturx')
+  }
   const taken = await allocateNumber(trx, userId, 'invoice')
   const frozen = {
     number: taken.number,
@@ -64,11 +89,18 @@ export async function markAsSent(
     seller: taken.seller,
   }
   const key = newPdfKey('invoices', userId, id)
-  const pdf = await renderAndStore(deps, key, toSnapshot({ ...invoice, ...frozen }, items), { invoiceId: id })
+  const pdf = await renderAndStore(
+    deps,
+    key,
+    toSnapshot({ ...invoice, ...frozen }, items),
+    { invoiceId: id },
+    facturx ? facturxOptions(invoiceSource(invoice, items, frozen)) : undefined,
+  )
   const entered = await recordIssue(trx, invoice, {
     ...frozen,
     numberSeq: taken.seq,
     pdf: { key, ...pdf },
+    facturx,
     actorId: userId,
   })
   return announceStatus(trx, deps.outbox, userId, id, entered)
@@ -101,7 +133,13 @@ async function regenerate(db: Database, deps: IssuingDeps, userId: string, id: s
     if (!isIssued(invoice)) throw noPdf()
     if (await isStored(deps, invoice.pdf.key)) return
     const items = await invoiceItems(trx, userId, id)
-    const pdf = await renderAndStore(deps, invoice.pdf.key, toSnapshot(invoice, items), { invoiceId: id })
+    const pdf = await renderAndStore(
+      deps,
+      invoice.pdf.key,
+      toSnapshot(invoice, items),
+      { invoiceId: id },
+      invoice.pdfFacturx ? facturxOptions(invoiceSource(invoice, items, invoice)) : undefined,
+    )
     if (pdf.sha256 !== invoice.pdf.sha256) {
       deps.logger.error(
         {
@@ -139,4 +177,83 @@ export async function pdfLink(db: Database, deps: IssuingDeps, userId: string, i
   const { key, filename } = await storedPdf(db, deps, userId, id)
   const link = await deps.storage.signedDownloadUrl(key, { filename, ttlSeconds: deps.pdfUrlTtlSeconds })
   return { url: link.url, expiresAt: link.expiresAt.toISOString() }
+}
+
+/** The e-invoice of an invoice: its own fields and lines, and the parties (frozen, or live for a draft's check). */
+export function invoiceSource(
+  invoice: InvoiceRecord,
+  items: readonly ItemRecord[],
+  parties: { number: string; seller: SellerJson; billTo: BillToJson },
+): EInvoiceSource {
+  return {
+    kind: 'invoice',
+    number: parties.number,
+    issueDate: invoice.issueDate,
+    dueDate: invoice.dueDate,
+    currency: invoice.currency,
+    note: invoice.notes,
+    seller: parties.seller,
+    billTo: parties.billTo,
+    purchaseOrderReference: invoice.purchaseOrderReference,
+    deliveryDate: invoice.deliveryDate,
+    deliverTo: invoice.deliverTo,
+    taxExemptionReasons: invoice.taxExemptionReasons,
+    lines: items,
+  }
+}
+
+/** The PDF of a Factur-X document: a PDF/A-3 carrying the CII (EN 16931 profile) of the same frozen data. */
+export const facturxOptions = (source: EInvoiceSource): RenderOptions => ({
+  facturx: { xml: xmlOf(toEInvoiceDocument(source), 'facturx'), conformance: 'EN 16931' },
+})
+
+/**
+ * What each e-invoice format still lacks. An issued invoice is checked as it was frozen; a draft as it would be
+ * issued now, with the live profile and customer and the next number.
+ */
+export async function checkInvoiceEInvoice(
+  db: Database,
+  userId: string,
+  id: string,
+): Promise<EInvoiceChecks> {
+  const invoice = await findInvoiceRecord(db, userId, id)
+  const items = await invoiceItems(db, userId, id)
+  if (isIssued(invoice)) return checkAll(toEInvoiceDocument(invoiceSource(invoice, items, invoice)))
+  const [me, customer] = await Promise.all([getMe(db, userId), getCustomer(db, userId, invoice.customerId)])
+  const parties = {
+    number: formatNumber(me.profile.invoicePrefix, me.profile.nextInvoiceNumber),
+    seller: sellerOfProfile(me.profile),
+    billTo: billToOf(customer),
+  }
+  return checkAll(toEInvoiceDocument(invoiceSource(invoice, items, parties)))
+}
+
+/**
+ * A link to the invoice's e-invoice, generated from the frozen snapshot. `facturx` is the PDF of record itself,
+ * so it exists only for invoices issued as Factur-X (409 otherwise: one PDF of record); drafts have none (409).
+ */
+export async function invoiceEInvoiceLink(
+  db: Database,
+  deps: IssuingDeps,
+  userId: string,
+  id: string,
+  format: EInvoiceFormatName,
+): Promise<EInvoiceLink> {
+  const invoice = await findInvoiceRecord(db, userId, id)
+  if (!isIssued(invoice)) {
+    throw new AppError('INVALID_STATUS_TRANSITION', 'A draft has no e-invoice: issue it first')
+  }
+  if (format === 'facturx') {
+    if (!invoice.pdfFacturx) {
+      throw new AppError(
+        'INVALID_STATUS_TRANSITION',
+        'This invoice was issued as a plain PDF; its PDF of record cannot become a Factur-X',
+      )
+    }
+    const link = await pdfLink(db, deps, userId, id)
+    return { ...link, format, filename: `${invoice.number}.pdf` }
+  }
+  const items = await invoiceItems(db, userId, id)
+  const xml = xmlOf(toEInvoiceDocument(invoiceSource(invoice, items, invoice)), format)
+  return storeAndLink(deps, eInvoiceKey(invoice.pdf.key, format), xml, format, invoice.number)
 }

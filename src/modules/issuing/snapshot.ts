@@ -1,17 +1,49 @@
 import type { BillToJson, SellerJson } from '../../../db/schema'
-import type { InvoiceSnapshot } from '../../lib/pdf'
+import type { BillToSnapshot, InvoiceItemSnapshot, InvoiceSnapshot, SellerSnapshot } from '../../lib/pdf'
 import type { InvoiceRecord, ItemRecord } from '../invoices/service'
 
+/** The buyer a document freezes, with its buyer reference (EN 16931 BT-10) for e-invoices. */
 export const billToOf = (customer: {
   name: string
   email: string | null
   taxId: string | null
   address: BillToJson['address']
+  buyerReference: string | null
 }): BillToJson => ({
   name: customer.name,
   email: customer.email,
   taxId: customer.taxId,
   address: customer.address,
+  buyerReference: customer.buyerReference,
+})
+
+/**
+ * The parties and lines as the PDF shows them, and exactly those fields: the PDF's identity is derived from the
+ * whole snapshot, so what only e-invoices read (contact, bank account, categories, units) stays out of it and a
+ * document renders to the same bytes as before they existed.
+ */
+export const sellerSnapshot = (seller: SellerJson): SellerSnapshot => ({
+  companyName: seller.companyName,
+  email: seller.email,
+  phone: seller.phone,
+  taxId: seller.taxId,
+  address: seller.address,
+})
+export const billToSnapshot = (billTo: BillToJson): BillToSnapshot => ({
+  name: billTo.name,
+  email: billTo.email,
+  taxId: billTo.taxId,
+  address: billTo.address,
+})
+export const itemSnapshot = (item: Omit<InvoiceItemSnapshot, never>): InvoiceItemSnapshot => ({
+  description: item.description,
+  quantity: item.quantity,
+  unitPrice: item.unitPrice,
+  taxRate: item.taxRate,
+  subtotal: item.subtotal,
+  discount: item.discount,
+  tax: item.tax,
+  total: item.total,
 })
 
 type Frozen = Pick<
@@ -40,9 +72,9 @@ export function toSnapshot(invoice: Frozen, items: readonly ItemRecord[]): Invoi
     sentAt: invoice.sentAt,
     discountPercent: invoice.discountPercent,
     notes: invoice.notes,
-    from: invoice.seller,
-    billTo: invoice.billTo,
-    items: items.map(({ id: _, ...item }) => item),
+    from: sellerSnapshot(invoice.seller),
+    billTo: billToSnapshot(invoice.billTo),
+    items: items.map(itemSnapshot),
     subtotal: invoice.subtotal,
     discountTotal: invoice.discountTotal,
     taxTotal: invoice.taxTotal,

@@ -1,7 +1,22 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import '../../shared/formats'
-import { Address, AddressInput, named, OptionalNullable, Text } from '../../shared/schemas'
+import { Address, AddressInput, literals, named, OptionalNullable, Text } from '../../shared/schemas'
+
+export const TAX_CALCULATIONS = ['per_line', 'per_category'] as const
+export const E_INVOICE_FORMATS = ['none', 'facturx'] as const
+const TaxCalculation = () =>
+  literals(TAX_CALCULATIONS, {
+    description:
+      '`per_line` (default): each line rounds its own tax; `per_category`: the tax of each VAT category and rate ' +
+      'is computed once and spread over its lines (what EN 16931 expects). New invoices freeze it.',
+  })
+const EInvoiceFormat = () =>
+  literals(E_INVOICE_FORMATS, {
+    description:
+      '`none` (default): plain PDFs; `facturx`: the issued PDF is a Factur-X PDF/A-3 with the CII embedded, ' +
+      'and mark-as-sent refuses incomplete data with 422 `EINVOICE_INCOMPLETE`',
+  })
 
 export const BankAccount = named(
   'BankAccount',
@@ -74,6 +89,8 @@ export const Profile = named(
     }),
     bankAccount: t.Union([BankAccount, t.Null()]),
     reminders: Reminders,
+    taxCalculation: TaxCalculation(),
+    eInvoiceFormat: EInvoiceFormat(),
   }),
 )
 
@@ -125,6 +142,8 @@ export const ProfilePatch = named(
       paymentInstructions: OptionalNullable(Text(2000)),
       bankAccount: OptionalNullable(BankAccountInput),
       reminders: t.Optional(RemindersInput),
+      taxCalculation: t.Optional(TaxCalculation()),
+      eInvoiceFormat: t.Optional(EInvoiceFormat()),
     },
     {
       additionalProperties: false,

@@ -112,6 +112,8 @@ export interface TakenNumber {
   phone: string | null
   tax_id: string | null
   address: UserRow['address']
+  contact_name: string | null
+  bank_account: UserRow['bank_account']
   timezone: string
 }
 
@@ -143,6 +145,8 @@ export async function takeNumber(
       'phone',
       'tax_id',
       'address',
+      'contact_name',
+      'bank_account',
       'timezone',
     ])
     .executeTakeFirst()

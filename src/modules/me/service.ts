@@ -63,6 +63,8 @@ export function toMe(row: UserRow): Me {
       paymentInstructions: row.payment_instructions,
       bankAccount: row.bank_account,
       reminders: { enabled: row.reminders_enabled, daysAfterDue: row.reminder_days },
+      taxCalculation: row.tax_calculation,
+      eInvoiceFormat: row.e_invoice_format,
     },
   }
 }
@@ -111,6 +113,8 @@ function toUserUpdate(body: ProfilePatch): UserUpdate {
       accountName: patch.bankAccount.accountName ?? null,
     }
   }
+  if (patch.taxCalculation !== undefined) update.tax_calculation = patch.taxCalculation
+  if (patch.eInvoiceFormat !== undefined) update.e_invoice_format = patch.eInvoiceFormat
   if (patch.reminders?.enabled !== undefined) update.reminders_enabled = patch.reminders.enabled
   if (patch.reminders?.daysAfterDue !== undefined) {
     update.reminder_days = [...patch.reminders.daysAfterDue].sort((a, b) => a - b)
@@ -154,16 +158,47 @@ export async function allocateNumber(
   return {
     seq: row.seq,
     number: formatNumber(row.prefix, row.seq),
-    seller: {
-      companyName: row.company_name,
-      email: row.profile_email,
-      phone: row.phone,
-      taxId: row.tax_id,
-      address: row.address,
-    },
+    seller: sellerOf(row),
     timezone: row.timezone,
   }
 }
+
+/**
+ * The seller a document freezes: the profile's parties data, with what e-invoices need besides (contact, bank
+ * account, and the profile's email as the electronic address, BT-34).
+ */
+export function sellerOf(row: {
+  company_name: string | null
+  profile_email: string | null
+  phone: string | null
+  tax_id: string | null
+  address: UserRow['address']
+  contact_name: string | null
+  bank_account: UserRow['bank_account']
+}): SellerJson {
+  return {
+    companyName: row.company_name,
+    email: row.profile_email,
+    phone: row.phone,
+    taxId: row.tax_id,
+    address: row.address,
+    contactName: row.contact_name,
+    bankAccount: row.bank_account,
+    electronicAddress: row.profile_email,
+  }
+}
+
+/** The seller a document issued now would freeze, from the profile as answered (for checks before issuing). */
+export const sellerOfProfile = (profile: Me['profile']): SellerJson => ({
+  companyName: profile.companyName,
+  email: profile.email,
+  phone: profile.phone,
+  taxId: profile.taxId,
+  address: profile.address,
+  contactName: profile.contactName,
+  bankAccount: profile.bankAccount,
+  electronicAddress: profile.email,
+})
 
 /** Updates the profile under a row lock (in the caller's transaction), so the If-Match check and the numbering rule see the row they change. */
 export async function updateProfile(

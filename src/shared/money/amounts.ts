@@ -51,10 +51,20 @@ export interface InvoiceTotals {
   amountDue: number
 }
 
+/**
+ * How line taxes are rounded: `per_line` (each line on its own, API.md "Money arithmetic") or `per_category`
+ * (each category and rate taxed once, then spread over its lines).
+ */
+export type TaxCalculation = 'per_line' | 'per_category'
+
 export interface InvoiceInput {
-  items: readonly Omit<LineInput, 'discountPercent'>[]
+  items: readonly (Omit<LineInput, 'discountPercent'> & {
+    /** The line's VAT category; with `per_category`, lines group by it and their rate. */
+    taxCategory?: string
+  })[]
   discountPercent?: DecimalInput
   amountPaid?: number
+  taxCalculation?: TaxCalculation
 }
 
 export interface InvoiceAmounts {
@@ -164,11 +174,83 @@ function amountDueToNumber(amountDue: bigint): number {
   return Number(amountDue)
 }
 
-/** Every line of an invoice under its one discount, and the totals; errors name `/items/{i}/…`. */
+/**
+ * Every line of an invoice under its one discount, and the totals; errors name `/items/{i}/…`. With
+ * `taxCalculation: "per_category"` the lines' taxes are replaced by their group's (`spreadGroupTaxes`).
+ */
 export function computeInvoice(input: InvoiceInput): InvoiceAmounts {
   const discountPercent = parsePercent(input.discountPercent ?? 0, '/discountPercent')
-  const lines = input.items.map((item, index) => lineAmounts(item, discountPercent, `/items/${index}`))
+  const perLine = input.items.map((item, index) => lineAmounts(item, discountPercent, `/items/${index}`))
+  const lines =
+    input.taxCalculation === 'per_category'
+      ? spreadGroupTaxes(
+          perLine,
+          input.items.map((item) => item.taxCategory ?? ''),
+        )
+      : perLine
   return { lines, totals: computeTotals(lines, input.amountPaid ?? 0) }
+}
+
+/**
+ * `per_category` (API.md "Money arithmetic"): the tax of each (category, rate) group is computed once on the sum
+ * of its lines' `subtotal − discount` and rounded once (halves away from zero), then spread over the group's lines
+ * in proportion to their base by largest remainder: each line takes the floor of its exact share, and the units
+ * left over go to the lines with the largest fractions, the earlier line first on a tie. The lines of a group
+ * therefore add up to its tax exactly, and a group whose base is zero has no tax.
+ */
+function spreadGroupTaxes(lines: readonly LineAmounts[], categories: readonly string[]): LineAmounts[] {
+  const groups = new Map<string, number[]>()
+  lines.forEach((line, index) => {
+    const key = `${categories[index]} ${line.taxRateThousandths}`
+    const members = groups.get(key)
+    if (members) members.push(index)
+    else groups.set(key, [index])
+  })
+  const taxes: bigint[] = lines.map(() => 0n)
+  for (const members of groups.values()) {
+    const bases = members.map((index) => BigInt(lines[index]!.subtotal - lines[index]!.discount))
+    const base = bases.reduce((sum, b) => sum + b, 0n)
+    if (base === 0n) continue
+    const rate = lines[members[0]!]!.taxRateThousandths
+    const groupTax = divRoundHalfAwayFromZero(base * rate, PERCENT_DIVISOR)
+    // share_i = groupTax × b_i / base, with a positive denominator so that floors and fractions compare.
+    const sign = base < 0n ? -1n : 1n
+    const denominator = base * sign
+    const shares = bases.map((b, position) => {
+      const numerator = groupTax * b * sign
+      const floor = floorDiv(numerator, denominator)
+      return { position, floor, fraction: numerator - floor * denominator }
+    })
+    let left = groupTax - shares.reduce((sum, share) => sum + share.floor, 0n)
+    const byFraction = [...shares].sort((a, b) =>
+      a.fraction === b.fraction ? a.position - b.position : a.fraction > b.fraction ? -1 : 1,
+    )
+    for (const share of byFraction) {
+      if (left <= 0n) break
+      share.floor += 1n
+      left -= 1n
+    }
+    shares.forEach((share) => {
+      taxes[members[share.position]!] = share.floor
+    })
+  }
+  return lines.map((line, index) => {
+    const tax = lineAmountToNumber(taxes[index]!, `/items/${index}/unitPrice`)
+    return {
+      ...line,
+      tax,
+      total: lineAmountToNumber(
+        BigInt(line.subtotal - line.discount) + taxes[index]!,
+        `/items/${index}/unitPrice`,
+      ),
+    }
+  })
+}
+
+/** `n / d` rounded toward negative infinity, for `d` > 0. */
+function floorDiv(n: bigint, d: bigint): bigint {
+  const quotient = n / d
+  return n % d !== 0n && n < 0n ? quotient - 1n : quotient
 }
 
 /**

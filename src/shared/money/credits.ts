@@ -1,5 +1,6 @@
-import { computeLine, type LineMoney } from './amounts.ts'
+import { computeLine, type LineMoney, type TaxCalculation } from './amounts.ts'
 import { type DecimalInput, decimal3ToString } from './decimal.ts'
+import { divRoundHalfAwayFromZero } from './rounding.ts'
 
 /** An invoice line as a credit sees it: its rule inputs, its amounts, and what earlier credits took of it. */
 export interface CreditableLine {
@@ -32,8 +33,17 @@ const within = (value: number, limit: number) =>
  *
  * Crediting the same line unit by unit therefore yields 2379, 2379, 2378 rather than three times 2379 and a
  * line credited one cent more than it was invoiced.
+ *
+ * Under `per_category` a line's tax is its share of its group's tax, not the rule amount of its own base, so a
+ * credit takes the line's tax in proportion to the quantity credited so far (rounded half away from zero), the
+ * exhausting credit again taking exactly what is left: crediting everything still reaches the invoice.
  */
-export function creditLine(line: CreditableLine, discountPercent: DecimalInput, quantity: bigint): LineMoney {
+export function creditLine(
+  line: CreditableLine,
+  discountPercent: DecimalInput,
+  quantity: bigint,
+  taxCalculation: TaxCalculation = 'per_line',
+): LineMoney {
   const after = line.creditedQuantity + quantity
   if (quantity <= 0n || after > line.quantity) {
     throw new RangeError(`a credit of ${quantity} thousandths does not fit what is left of the line`)
@@ -48,7 +58,12 @@ export function creditLine(line: CreditableLine, discountPercent: DecimalInput, 
   const cumulative = {
     subtotal: within(rule.subtotal, line.amounts.subtotal),
     discount: within(rule.discount, line.amounts.discount),
-    tax: within(rule.tax, line.amounts.tax),
+    tax: within(
+      taxCalculation === 'per_category'
+        ? Number(divRoundHalfAwayFromZero(BigInt(line.amounts.tax) * after, line.quantity))
+        : rule.tax,
+      line.amounts.tax,
+    ),
   }
   return minus(
     { ...cumulative, total: cumulative.subtotal - cumulative.discount + cumulative.tax },
