@@ -35,7 +35,7 @@ export const billToSnapshot = (billTo: BillToJson): BillToSnapshot => ({
   taxId: billTo.taxId,
   address: billTo.address,
 })
-export const itemSnapshot = (item: Omit<InvoiceItemSnapshot, never>): InvoiceItemSnapshot => ({
+export const itemSnapshot = (item: InvoiceItemSnapshot): InvoiceItemSnapshot => ({
   description: item.description,
   quantity: item.quantity,
   unitPrice: item.unitPrice,
