@@ -134,6 +134,8 @@ export class World {
   private async issued(unitPrice: number): Promise<Record<string, unknown>> {
     const u = this.tokens.user
     const id = await this.createDraft(u, this.ids.get('customer.busy')!, unitPrice)
+    // A fuzzed profile may ask for Factur-X, which this bare seller cannot satisfy (422): fixtures are plain PDFs.
+    await this.must(u, 'PATCH', '/api/v1/me', { eInvoiceFormat: 'none' })
     return this.must(u, 'POST', `/api/v1/invoices/${id}/mark-as-sent`)
   }
 

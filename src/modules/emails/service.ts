@@ -1,6 +1,7 @@
 import type { Database, Transaction } from '../../lib/db'
 import type { JobQueue } from '../../lib/jobs'
 import { AppError, type ErrorDetail } from '../../shared/errors'
+import { trimStrings } from '../../shared/input'
 import { getCreditNote } from '../credit-notes/service'
 import { assertAllowed } from '../invoices/lifecycle'
 import { findInvoiceRecord, getInvoice } from '../invoices/service'
@@ -104,8 +105,10 @@ export async function queueEmail(
   deps: { jobs: Pick<JobQueue, 'send'>; mailFrom: string },
   userId: string,
   document: EmailDocument,
-  body: SendEmail,
+  sent: SendEmail,
 ): Promise<EmailQueued> {
+  // Blank fields are named before anything is looked up, as every other body's are.
+  const body = trimStrings(sent)
   const doc = await addressed(trx, userId, document)
   const to = body.to ?? (doc.billToEmail ? [doc.billToEmail] : [])
   if (to.length === 0) {
