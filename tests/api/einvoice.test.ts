@@ -437,6 +437,9 @@ describe('Factur-X at issue', () => {
     })
     expect((await ok(token, '/api/v1/me')).profile.nextInvoiceNumber).toBe(before)
     expect((await ok(token, `/api/v1/invoices/${created.id}`)).status).toBe('draft')
+    // The check of the draft lists exactly what the refusal named.
+    const checks = await ok(token, `/api/v1/invoices/${created.id}/e-invoice/check`)
+    expect(checks.data[0]).toEqual({ format: 'facturx', ready: false, problems: refused.body.error.details })
 
     // Completed, it is issued with the number the refusal left untouched.
     await ok(token, '/api/v1/me', { method: 'PATCH', json: { taxId: SELLER.taxId } })

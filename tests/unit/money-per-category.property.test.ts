@@ -73,6 +73,8 @@ describe('taxCalculation per_category', () => {
           const { lines } = computeInvoice({ items: same, taxCalculation: 'per_category' })
           const base = lines.reduce((s, l) => s + (l.subtotal - l.discount), 0)
           const tax = lines.reduce((s, l) => s + l.tax, 0)
+          // A group whose lines all round to nothing has no base, and no tax to share.
+          if (base === 0) return expect(tax).toBe(0)
           for (const line of lines) {
             const exact = (tax * (line.subtotal - line.discount)) / base
             expect(Math.abs(line.tax - exact)).toBeLessThan(1)
