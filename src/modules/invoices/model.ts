@@ -97,7 +97,8 @@ export const DeliverToInput = named(
     },
     {
       additionalProperties: false,
-      description: 'Where the goods go (EN 16931 BG-15); required with category K',
+      description:
+        'Where the goods go (EN 16931 BG-15); required when an item uses category K (400 `VALIDATION_ERROR` on `/deliverTo` otherwise)',
       examples: [{ country: 'FR' }],
     },
   ),

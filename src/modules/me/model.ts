@@ -4,7 +4,8 @@ import '../../shared/formats'
 import { Address, AddressInput, literals, named, OptionalNullable, Text } from '../../shared/schemas'
 
 export const TAX_CALCULATIONS = ['per_line', 'per_category'] as const
-export const E_INVOICE_FORMATS = ['none', 'facturx'] as const
+/** The profile's choice of PDF at issue: plain, or Factur-X with its CII embedded. */
+export const E_INVOICE_SETTINGS = ['none', 'facturx'] as const
 const TaxCalculation = () =>
   literals(TAX_CALCULATIONS, {
     description:
@@ -12,7 +13,7 @@ const TaxCalculation = () =>
       'is computed once and spread over its lines (what EN 16931 expects). New invoices freeze it.',
   })
 const EInvoiceFormat = () =>
-  literals(E_INVOICE_FORMATS, {
+  literals(E_INVOICE_SETTINGS, {
     description:
       '`none` (default): plain PDFs; `facturx`: the issued PDF is a Factur-X PDF/A-3 with the CII embedded, ' +
       'and mark-as-sent refuses incomplete data with 422 `EINVOICE_INCOMPLETE`',
