@@ -445,6 +445,18 @@ describe('Factur-X at issue', () => {
     await ok(token, '/api/v1/me', { method: 'PATCH', json: { taxId: SELLER.taxId } })
     const sent = await ok(token, `/api/v1/invoices/${created.id}/mark-as-sent`, { method: 'POST' })
     expect(sent.number).toBe(`INV-${String(before).padStart(4, '0')}`)
+
+    // A credit note of such a profile likewise: refused before its own series moves.
+    await ok(token, '/api/v1/me', { method: 'PATCH', json: { taxId: null } })
+    const nextNote = (await ok(token, '/api/v1/me')).profile.nextCreditNoteNumber
+    const refusedNote = await call(token, `/api/v1/invoices/${created.id}/credit-notes`, {
+      method: 'POST',
+      json: { reason: 'other' },
+    })
+    expect(refusedNote.status).toBe(422)
+    expect(refusedNote.body.error.code).toBe('EINVOICE_INCOMPLETE')
+    expect((await ok(token, '/api/v1/me')).profile.nextCreditNoteNumber).toBe(nextNote)
+    expect((await ok(token, `/api/v1/invoices/${created.id}`)).creditedTotal).toBe(0)
   })
 
   test('when a Factur-X invoice and its credit note are issued, then facturx links the PDF whose factur-x.xml is the CII of the frozen document', async () => {

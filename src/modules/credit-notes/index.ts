@@ -90,6 +90,7 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
             'NOT_FOUND',
             'INVALID_STATUS_TRANSITION',
             'CREDIT_EXCEEDS_INVOICE',
+            'EINVOICE_INCOMPLETE',
             'PDF_GENERATION_FAILED',
           ),
         },
@@ -106,7 +107,9 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
             'one after the other. Numbered `creditNotePrefix` + a gapless series of its own; bill-to and ' +
             'seller are frozen and the PDF is stored, all in one transaction: 502 `PDF_GENERATION_FAILED` ' +
             'consumes no number and changes nothing. `appliedToBalance` is what the note took off the amount ' +
-            'due, `refundDue` what was already paid and is owed back.',
+            "due, `refundDue` what was already paid and is owed back. With the profile's `eInvoiceFormat: " +
+            '"facturx"` the PDF is a Factur-X (type 381, referencing the invoice), and incomplete e-invoice ' +
+            'data is refused first with 422 `EINVOICE_INCOMPLETE`, before a number is taken.',
         },
       },
     )
