@@ -15,6 +15,7 @@ import { createJobQueue } from '../../src/lib/jobs'
 import { createLogger } from '../../src/lib/logger'
 import { createStorage, LocalDiskStorage } from '../../src/lib/storage'
 import { formatViolation, type Violation, verifyDatabase } from '../../src/ops/verify'
+import { declareQueues } from '../../src/workers'
 import { createTestApp, type TestApp } from '../helpers/app'
 import { startTestIssuer, TEST_CLIENT_ID } from '../helpers/jwks'
 import { S3RVER_CREDENTIALS, startS3rver } from '../helpers/s3rver'
@@ -715,14 +716,19 @@ describe.skipIf(serverUrl === undefined)('bun run db:verify', () => {
     try {
       await migrateToLatest(database.db)
       const storage = await createStorage({ dataDir, publicBaseUrl: config.publicUrl })
+      // Every change writes its event in one statement with the job queue's table, so the queue's schema must
+      // exist, as in every process that starts its queue; no endpoint exists, so no job is ever inserted.
+      const jobs = createJobQueue({ db: database.db, logger })
+      await declareQueues(jobs, config)
+      await jobs.start()
+      await jobs.stop({ timeoutMs: 1_000 })
       const app = createApp({
         config,
         logger,
         database,
         storage,
         verifier: await createVerifier(config, logger),
-        // No webhook endpoint exists here, so nothing is enqueued and the queue is never started.
-        jobs: createJobQueue({ db: database.db, logger }),
+        jobs,
       })
       const token = await issuer.sign()
       const call = async (pathname: string, json?: unknown) => {
