@@ -61,7 +61,8 @@ describe('the lifecycle table', () => {
     expect(isAllowed('sent', 'void', { ...clean, amountPaid: 10 })).toBe(false)
     expect(isAllowed('sent', 'void')).toBe(false)
     // A closed invoice takes no action but the rotation of its hosted page link (the page shows it closed).
-    for (const status of ['void', 'credited'] as const) expect(Object.keys(LIFECYCLE[status])).toEqual(['share'])
+    for (const status of ['void', 'credited'] as const)
+      expect(Object.keys(LIFECYCLE[status])).toEqual(['share'])
     expect(isAllowed('draft', 'share')).toBe(false)
     expect(isAllowed('paid', 'credit')).toBe(true)
     expect(isAllowed('draft', 'credit')).toBe(false)
