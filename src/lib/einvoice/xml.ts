@@ -18,7 +18,11 @@ export function node(entries: XmlNode): XmlNode {
   return present
 }
 
-/** Serialises a document: UTF-8, indented, no timestamp or generator note, so equal input gives equal bytes. */
+/**
+ * Serialises a document: UTF-8, no timestamp or generator note, so equal input gives equal bytes. Not indented:
+ * the documents are read by machines, and indentation cost a fifth of the writer's time (1.57 → 1.25 ms for a
+ * 10-line invoice), which counts against the Factur-X PDF's budget (bench/facturx.ts).
+ */
 export function serialize(root: XmlNode): string {
-  return create({ version: '1.0', encoding: 'UTF-8' }, root).end({ prettyPrint: true })
+  return create({ version: '1.0', encoding: 'UTF-8' }, root).end({ prettyPrint: false })
 }
