@@ -31,9 +31,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     add column unit_code text not null default 'C62',
     add column tax_category text
       constraint invoice_items_tax_category_check
-      check (tax_category in ('S', 'Z', 'E', 'AE', 'K', 'G', 'O')),
-    add constraint invoice_items_exempt_untaxed_check
-      check (tax_category is null or tax_category in ('S', 'Z') or (tax_rate = 0 and tax = 0))
+      check (tax_category in ('S', 'Z', 'E', 'AE', 'K', 'G', 'O'))
+  `.execute(db)
+  // NOT VALID: every existing line has a null category, which satisfies it; validating would read all of them (ten
+  // million lines in the benchmark's data set, past the API's statement timeout when it migrates at start).
+  await sql`alter table invoice_items add constraint invoice_items_exempt_untaxed_check
+    check (tax_category is null or tax_category in ('S', 'Z') or (tax_rate = 0 and tax = 0)) not valid
   `.execute(db)
 
   await sql`alter table invoices
