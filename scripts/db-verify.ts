@@ -116,6 +116,8 @@ try {
       },
     },
     logger,
+    // Its checks hold every connection on purpose.
+    { poolWarnings: false },
   )
 } catch (error) {
   fail(`cannot connect to the database: ${(error as Error).message ?? String(error)}`)

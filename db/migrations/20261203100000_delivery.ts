@@ -62,7 +62,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     constraint emails_one_document check ((invoice_id is null) <> (credit_note_id is null)),
     constraint emails_reminder_step check ((kind = 'reminder') = (reminder_step is not null)),
     constraint emails_reminder_of_invoice check (kind <> 'reminder' or invoice_id is not null),
-    constraint emails_recipients check (cardinality(recipients) between 1 and 10 and cardinality(cc) <= 10)
+    -- Written flat: a BETWEEN nested in AND comes back from a dump and restore as a different definition.
+    constraint emails_recipients
+      check (cardinality(recipients) >= 1 and cardinality(recipients) <= 10 and cardinality(cc) <= 10)
   )`.execute(db)
   await sql`create index emails_invoice_idx on emails (invoice_id, created_at desc) where invoice_id is not null`.execute(
     db,

@@ -42,7 +42,14 @@ function clientDeadlines(settings: Config['db']): { acquireMs: number; queryMs: 
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir' | 'db'>,
   logger: Logger,
-  options: { embeddedInMemory?: boolean } = {},
+  options: {
+    embeddedInMemory?: boolean
+    /**
+     * Log `connection pool busy` when the pool runs short (default). Off for batch commands (db:verify), which
+     * use every connection on purpose.
+     */
+    poolWarnings?: boolean
+  } = {},
 ): Promise<DatabaseHandle> {
   let embedded: EmbeddedPostgres | undefined
   let url = config.databaseUrl
@@ -90,7 +97,7 @@ export async function openDatabase(
   })
 
   const reserve = guardReservations(sql, sessions, clientDeadlines(config.db))
-  const poolUsage = watchPool(sql, poolMax, logger)
+  const poolUsage = watchPool(sql, poolMax, options.poolWarnings === false ? undefined : logger)
 
   const slowQueryMs = config.db.slowQueryMs
   const db = new Kysely<DB>({
@@ -271,13 +278,13 @@ const POOL_WARNING_INTERVAL_MS = 60_000
  * connection with `sql.reserve()` and gives it back with `release()`, so counting those two is exact for the
  * app's work (readiness pings on `sql` itself are not counted).
  */
-function watchPool(sql: postgres.Sql, poolMax: number, logger: Logger): Readonly<PoolUsage> {
+function watchPool(sql: postgres.Sql, poolMax: number, logger: Logger | undefined): Readonly<PoolUsage> {
   const usage: PoolUsage = { inUse: 0, waiting: 0 }
   const busyAt = Math.max(1, Math.ceil(poolMax * 0.9))
   let warnedAt = Number.NEGATIVE_INFINITY
   const warn = () => {
     const now = Date.now()
-    if (poolMax <= 1 || now - warnedAt < POOL_WARNING_INTERVAL_MS) return
+    if (!logger || poolMax <= 1 || now - warnedAt < POOL_WARNING_INTERVAL_MS) return
     warnedAt = now
     logger.warn({ inUse: usage.inUse, waiting: usage.waiting, max: poolMax }, 'connection pool busy')
   }

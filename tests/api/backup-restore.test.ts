@@ -29,6 +29,7 @@ import {
   parseRetentionDays,
 } from '../../src/ops/backup'
 import { formatViolation, verifyDatabase } from '../../src/ops/verify'
+import { declareQueues } from '../../src/workers'
 import { startTestIssuer, TEST_CLIENT_ID, type TestIssuer } from '../helpers/jwks'
 import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from '../helpers/s3rver'
 import { ROOT, serverEnv } from '../helpers/server-process'
@@ -150,8 +151,12 @@ const randomName = (what: string) => `invoice_${what}_${Date.now()}_${Math.rando
 async function apiOn(config: Readonly<Config>, storage: Storage) {
   const logger = createLogger({ logLevel: 'silent', logPretty: false })
   const database = await openDatabase(config, logger)
-  // No webhook endpoint exists here, so nothing is enqueued and the queue is never started.
+  // Every change writes its event in one statement with the job queue's table: its schema is installed as a
+  // started process installs it (started and stopped again: no endpoint exists, so no job is ever inserted).
   const jobs = createJobQueue({ db: database.db, logger })
+  await declareQueues(jobs, config)
+  await jobs.start()
+  await jobs.stop({ timeoutMs: 1_000 })
   const app = createApp({
     config,
     logger,
