@@ -6,6 +6,7 @@ import type { Metrics } from '../../lib/metrics'
 import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
+import { inNumberingLane } from '../../shared/numbering-lane'
 import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
 import { EInvoiceLink, EInvoiceQuery } from '../einvoice/model'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
@@ -62,21 +63,23 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
       async ({ user, params, body, headers, set, status }) => {
         const path = `/api/v1/invoices/${params.id}/credit-notes`
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body }
-        const answer = await withIdempotency(db, request, async (trx) => {
-          const note = await issueCreditNote(
-            trx,
-            documents,
-            user.id,
-            params.id,
-            body,
-            headers['if-match'] ?? null,
-          )
-          return {
-            status: 201,
-            body: note,
-            headers: { etag: creditNoteEtag(note, 1), location: `${CREDIT_NOTES_PREFIX}/${note.id}` },
-          }
-        })
+        const answer = await inNumberingLane(user.id, () =>
+          withIdempotency(db, request, async (trx) => {
+            const note = await issueCreditNote(
+              trx,
+              documents,
+              user.id,
+              params.id,
+              body,
+              headers['if-match'] ?? null,
+            )
+            return {
+              status: 201,
+              body: note,
+              headers: { etag: creditNoteEtag(note, 1), location: `${CREDIT_NOTES_PREFIX}/${note.id}` },
+            }
+          }),
+        )
         return status(201, respond(set, answer))
       },
       {

@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/logger'
 import type { Metrics } from '../../lib/metrics'
 import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
+import { inNumberingLane } from '../../shared/numbering-lane'
 import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
 import { EInvoiceChecks, EInvoiceLink, EInvoiceQuery } from '../einvoice/model'
 import { ChangeHeaders } from '../idempotency/model'
@@ -42,10 +43,12 @@ export function issuingModule(deps: IssuingModuleDeps) {
       async ({ user, params, headers, set }) => {
         const path = `${INVOICES_PREFIX}/${params.id}/mark-as-sent`
         const request = { userId: user.id, key: headers['idempotency-key'], method: 'POST', path, body: null }
-        const answer = await withIdempotency(db, request, async (trx) => {
-          const sent = await markAsSent(trx, issuing, user.id, params.id, headers['if-match'] ?? null)
-          return { status: 200, body: sent, headers: { etag: invoiceEtag(sent) } }
-        })
+        const answer = await inNumberingLane(user.id, () =>
+          withIdempotency(db, request, async (trx) => {
+            const sent = await markAsSent(trx, issuing, user.id, params.id, headers['if-match'] ?? null)
+            return { status: 200, body: sent, headers: { etag: invoiceEtag(sent) } }
+          }),
+        )
         return respond(set, answer)
       },
       {
