@@ -12,7 +12,14 @@ import { CompiledQuery } from 'kysely'
 import postgres from 'postgres'
 import { stableSub } from '../src/lib/auth/dev-issuer'
 import { dateIn, resolvePeriod } from '../src/modules/reports/period'
-import { agingQuery, type ReportScope, revenueQuery, summaryQuery } from '../src/modules/reports/repository'
+import {
+  agingQuery,
+  type MonthSpan,
+  monthSpansQuery,
+  type ReportScope,
+  revenueQuery,
+  summaryQuery,
+} from '../src/modules/reports/repository'
 import { explainPlans, recordingDatabase, type Sql } from './explain'
 import { BUSY_EMAIL } from './seed'
 
@@ -126,13 +133,19 @@ async function main() {
       (select count(*) from report_daily_totals where user_id = ${userId}
          and day between ${ytd.from}::date and ${ytd.to}::date) as day_rows_in_period`
 
+    // The revenue query takes its months' boundary instants as the API does (cached per zone and period there).
+    const spansOf = async (period: typeof ytd) => {
+      const compiled = monthSpansQuery(timeZone, period).compile(compiler)
+      return (await sql.unsafe(compiled.sql, compiled.parameters as never[])) as unknown as MonthSpan[]
+    }
+    const [ytdSpans, tenYearSpans] = [await spansOf(ytd), await spansOf(tenYears)]
     const cases: { label: string; query: CompiledQuery }[] = [
       { label: `summary, ${ytd.from} to ${ytd.to}`, query: summaryQuery(scope, ytd).compile(compiler) },
       { label: 'aging', query: agingQuery(scope).compile(compiler) },
-      { label: `revenue, ${ytd.from} to ${ytd.to}`, query: revenueQuery(scope, ytd).compile(compiler) },
+      { label: `revenue, ${ytd.from} to ${ytd.to}`, query: revenueQuery(scope, ytdSpans).compile(compiler) },
       {
         label: `revenue, ${tenYears.from} to ${tenYears.to} (120 months)`,
-        query: revenueQuery(scope, tenYears).compile(compiler),
+        query: revenueQuery(scope, tenYearSpans).compile(compiler),
       },
       {
         label:

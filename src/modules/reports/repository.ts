@@ -63,11 +63,15 @@ interface RawRevenueRow {
  * from report_monthly_totals and the days before the first and after the last of them from report_daily_totals:
  * a year by months is a dozen rows per currency instead of 365.
  */
-const periodFacts = ({ userId, timeZone }: ReportScope) => sql`
+const periodFacts = ({ userId, timeZone }: ReportScope, spansCarryInstants = false) => sql`
   instants as (
-    select k, first_day, last_day, first_day::timestamp at time zone ${timeZone} as starts,
+    ${
+      spansCarryInstants
+        ? sql`select k, first_day, last_day, starts, ends from spans`
+        : sql`select k, first_day, last_day, first_day::timestamp at time zone ${timeZone} as starts,
            (last_day + 1)::timestamp at time zone ${timeZone} as ends
-    from spans
+    from spans`
+    }
   ), utc_days as (
     -- UTC days as numbers of days since 1970-01-01: plain arithmetic, no time zone lookup per row.
     select k, first_day, last_day, starts, ends,
@@ -205,18 +209,17 @@ export const agingQuery = (scope: ReportScope) => {
  * Every month of the period (its first and last month cut to the period) for every currency with activity in
  * the period; `invoiced` net of the month's credit notes.
  */
-export const revenueQuery = (scope: ReportScope, period: Period) => sql<RawRevenueRow>`
-  with spans (k, first_day, last_day) as (
-    select m.month,
-           greatest(m.month::date, cast(${period.from} as date)),
-           least((m.month + interval '1 month')::date - 1, cast(${period.to} as date))
-    from generate_series(
-           date_trunc('month', cast(${period.from} as date)::timestamp),
-           date_trunc('month', cast(${period.to} as date)::timestamp),
-           interval '1 month'
-         ) as m(month)
+export const revenueQuery = (scope: ReportScope, months: readonly MonthSpan[]) => sql<RawRevenueRow>`
+  with spans (k, first_day, last_day, starts, ends) as (
+    select * from unnest(
+      cast(${literalArray(months.map((m) => m.month))} as date[]),
+      cast(${literalArray(months.map((m) => m.first))} as date[]),
+      cast(${literalArray(months.map((m) => m.last))} as date[]),
+      cast(${literalArray(months.map((m) => m.starts))} as timestamptz[]),
+      cast(${literalArray(months.map((m) => m.ends))} as timestamptz[])
+    )
   ),
-  ${periodFacts(scope)},
+  ${periodFacts(scope, true)},
   totals as (
     select k as month, currency, sum(invoiced) - sum(credited) as invoiced, sum(credited) as credited,
            sum(collected) as collected, sum(issued) + sum(credit_notes) + sum(payments) as facts
@@ -264,8 +267,64 @@ export async function agingRows(db: Database, scope: ReportScope): Promise<Aging
   }))
 }
 
+/** A month of a revenue period: the part inside the period, and its first and last instants in the time zone. */
+export interface MonthSpan {
+  month: string
+  first: string
+  last: string
+  starts: string
+  ends: string
+}
+
+/**
+ * The months of a period with the instants their days begin and end in a time zone, computed by PostgreSQL's own
+ * time zone rules (a local midnight that does not exist or happens twice resolves as it does everywhere else in
+ * the reports). Answers the same for the same zone and period, so revenueRows caches them: the conversions cost
+ * a third of the revenue query's time when they ran inside it for every request (docs/reports-explain.md).
+ */
+export const monthSpansQuery = (timeZone: string, period: Period) => sql<MonthSpan>`
+  select to_char(month, 'YYYY-MM-DD') as month, first_day::text as first, last_day::text as last,
+         to_char(first_day::timestamp at time zone ${timeZone} at time zone 'UTC', ${UTC_INSTANT}) as starts,
+         to_char((last_day + 1)::timestamp at time zone ${timeZone} at time zone 'UTC', ${UTC_INSTANT}) as ends
+  from (
+    select m.month,
+           greatest(m.month::date, cast(${period.from} as date)) as first_day,
+           least((m.month + interval '1 month')::date - 1, cast(${period.to} as date)) as last_day
+    from generate_series(
+           date_trunc('month', cast(${period.from} as date)::timestamp),
+           date_trunc('month', cast(${period.to} as date)::timestamp),
+           interval '1 month'
+         ) as m(month)
+  ) months
+  order by month`
+
+const UTC_INSTANT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+
+/** An array literal of values that need no quoting (dates, UTC instants). */
+const literalArray = (values: readonly string[]) => `{${values.join(',')}}`
+
+/** Month spans by `zone|from|to`, least recently used dropped past MONTH_SPANS_CACHED. */
+const monthSpansCache = new Map<string, readonly MonthSpan[]>()
+const MONTH_SPANS_CACHED = 1_000
+
+async function monthSpans(db: Database, timeZone: string, period: Period): Promise<readonly MonthSpan[]> {
+  const key = `${timeZone}|${period.from}|${period.to}`
+  const cached = monthSpansCache.get(key)
+  if (cached) {
+    monthSpansCache.delete(key)
+    monthSpansCache.set(key, cached)
+    return cached
+  }
+  const { rows } = await monthSpansQuery(timeZone, period).execute(db)
+  monthSpansCache.set(key, rows)
+  if (monthSpansCache.size > MONTH_SPANS_CACHED) {
+    monthSpansCache.delete(monthSpansCache.keys().next().value as string)
+  }
+  return rows
+}
+
 export async function revenueRows(db: Database, scope: ReportScope, period: Period): Promise<RevenueRow[]> {
-  const { rows } = await revenueQuery(scope, period).execute(db)
+  const { rows } = await revenueQuery(scope, await monthSpans(db, scope.timeZone, period)).execute(db)
   return rows.map((row) => ({
     month: row.month,
     currency: row.currency,
