@@ -309,7 +309,7 @@ const FORMATS: Record<string, Json> = {
   'http-url': { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[\\x21-\\x7E]+$' },
   'bcp47-locale': { pattern: '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$' },
   iban: { pattern: '^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$' },
-  bic: { pattern: '^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$' },
+  'iso-9362-bic': { pattern: '^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$' },
   'unit-code': { pattern: '^[A-Z0-9]{2,3}$' },
 }
 /** Formats of JSON Schema (and ajv-formats) that pass as they are. */

@@ -73,7 +73,8 @@ FormatRegistry.Set('date-time', isTimestamp)
 FormatRegistry.Set('http-url', isHttpUrl)
 FormatRegistry.Set('bcp47-locale', isLocale)
 FormatRegistry.Set('iban', isIban)
-FormatRegistry.Set('bic', isBic)
+// Not 'bic': @elysiajs/openapi registers its own 'bic' (the pattern only, no country check) when it loads.
+FormatRegistry.Set('iso-9362-bic', isBic)
 FormatRegistry.Set('unit-code', isUnitCode)
 FormatRegistry.Set('printable', (value) => /^[\x20-\x7E]*$/.test(value) && value.trim() === value)
 

@@ -285,7 +285,7 @@ const FORMAT_EXAMPLES: Record<string, string> = {
   url: 'https://example.com/hook',
   'bcp47-locale': 'de-DE',
   iban: 'DE89370400440532013000',
-  bic: 'COBADEFFXXX',
+  'iso-9362-bic': 'COBADEFFXXX',
   'unit-code': 'C62',
 }
 
@@ -446,7 +446,7 @@ function stringArbitrary(s: JsonSchema, place: Place, ref: IdRef): fc.Arbitrary<
     case 'unit-code':
       // UN/ECE Recommendation 20 units, and what the pattern refuses: lower case, too long, too short.
       return fc.constantFrom('C62', 'HUR', 'KGM', 'MTR', 'H87', 'c62', 'KGMS', 'X')
-    case 'bic':
+    case 'iso-9362-bic':
       return fc.constantFrom('COBADEFFXXX', 'DEUTDEFF', 'COBAXXFF', 'cobadeff')
     case 'integer':
       return fc.integer({ min: 1, max: 100 }).map(String)

@@ -1,4 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { FormatRegistry } from '@sinclair/typebox'
+// Loaded as the app loads it: @elysiajs/openapi registers formats of its own with TypeBox when imported.
+import '../../src/plugins/openapi'
 import { isBic, isCountryCode, isIban, isLocale } from '../../src/shared/formats'
 
 setDefaultTimeout(30_000)
@@ -36,5 +39,16 @@ describe('string formats of the profile', () => {
     for (const locale of ['en-US', 'de-DE', 'fr', 'ja-JP', 'zh-Hant-TW']) expect(isLocale(locale)).toBe(true)
     for (const locale of ['en_US', 'de-de', 'EN-us', '', 'x', 'en-US-', 'qq-QQ'])
       expect(isLocale(locale)).toBe(false)
+  })
+
+  test('when the OpenAPI plugin has registered its own formats, then the validators check ours, not same-named ones', () => {
+    // @elysiajs/openapi registers a `bic` that checks the pattern only; ours is named apart and checks the country.
+    const check = (format: string, value: string) => FormatRegistry.Get(format)?.(value)
+    expect(check('iso-9362-bic', 'COBAXXFF')).toBe(false)
+    expect(check('iso-9362-bic', 'COBADEFF')).toBe(true)
+    expect(check('iban', 'DE89370400440532013001')).toBe(false)
+    expect(check('bcp47-locale', 'en_US')).toBe(false)
+    expect(check('iso-3166-alpha-2', 'ZZ')).toBe(false)
+    expect(check('iso-4217', 'XXX')).toBe(false)
   })
 })

@@ -43,7 +43,7 @@ export const BankAccountInput = named(
   t.Object(
     {
       iban: t.String({ format: 'iban', maxLength: 34, description: 'ISO 13616, upper case, without spaces' }),
-      bic: OptionalNullable(t.String({ format: 'bic', maxLength: 11 })),
+      bic: OptionalNullable(t.String({ format: 'iso-9362-bic', maxLength: 11 })),
       accountName: OptionalNullable(Text(200)),
     },
     { additionalProperties: false, examples: [{ iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' }] },
