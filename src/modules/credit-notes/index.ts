@@ -8,7 +8,7 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { etagFor } from '../../shared/etag'
 import { inNumberingLane } from '../../shared/numbering-lane'
 import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
-import { EInvoiceLink, EInvoiceQuery } from '../einvoice/model'
+import { EInvoiceLinkAnswers, EInvoiceQuery } from '../einvoice/model'
 import { ChangeHeaders, IdempotencyHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { statusesAllowing } from '../invoices/lifecycle'
@@ -195,18 +195,7 @@ export function creditNotesModule(deps: CreditNotesModuleDeps) {
       {
         params: CreditNoteParams,
         query: EInvoiceQuery,
-        response: {
-          200: sends(EInvoiceLink, 'Cache-Control'),
-          ...errorsSending(
-            errorAnswers(
-              'NOT_FOUND',
-              'INVALID_STATUS_TRANSITION',
-              'EINVOICE_INCOMPLETE',
-              'PDF_GENERATION_FAILED',
-            ),
-            'Cache-Control',
-          ),
-        },
+        response: EInvoiceLinkAnswers,
         detail: {
           operationId: 'getCreditNoteEInvoiceLink',
           summary: "A download link to the credit note's EN 16931 e-invoice",

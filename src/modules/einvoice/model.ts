@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { literals, named } from '../../shared/schemas'
+import { errorAnswers, errorsSending, literals, named, sends } from '../../shared/schemas'
 
 /** The e-invoices the API hands out (API.md "E-invoicing (EN 16931)"). */
 export const E_INVOICE_FORMATS = ['facturx', 'xrechnung-cii', 'ubl'] as const
@@ -40,6 +40,15 @@ export const EInvoiceLink = named(
   ),
 )
 export type EInvoiceLink = typeof EInvoiceLink.static
+
+/** What the e-invoice link routes of invoices and credit notes answer (the link is never cached). */
+export const EInvoiceLinkAnswers = {
+  200: sends(EInvoiceLink, 'Cache-Control'),
+  ...errorsSending(
+    errorAnswers('NOT_FOUND', 'INVALID_STATUS_TRANSITION', 'EINVOICE_INCOMPLETE', 'PDF_GENERATION_FAILED'),
+    'Cache-Control',
+  ),
+}
 
 export const EInvoiceProblem = named(
   'EInvoiceProblem',

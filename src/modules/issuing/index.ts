@@ -7,7 +7,7 @@ import type { ObjectStorage } from '../../lib/storage'
 import type { AuthPlugin } from '../../plugins/auth'
 import { inNumberingLane } from '../../shared/numbering-lane'
 import { errorAnswers, errorsSending, PdfLink, sends } from '../../shared/schemas'
-import { EInvoiceChecks, EInvoiceLink, EInvoiceQuery } from '../einvoice/model'
+import { EInvoiceChecks, EInvoiceLinkAnswers, EInvoiceQuery } from '../einvoice/model'
 import { ChangeHeaders } from '../idempotency/model'
 import { respond, withIdempotency } from '../idempotency/service'
 import { INVOICES_PREFIX, invoiceEtag } from '../invoices'
@@ -124,18 +124,7 @@ export function issuingModule(deps: IssuingModuleDeps) {
       {
         params: InvoiceParams,
         query: EInvoiceQuery,
-        response: {
-          200: sends(EInvoiceLink, 'Cache-Control'),
-          ...errorsSending(
-            errorAnswers(
-              'NOT_FOUND',
-              'INVALID_STATUS_TRANSITION',
-              'EINVOICE_INCOMPLETE',
-              'PDF_GENERATION_FAILED',
-            ),
-            'Cache-Control',
-          ),
-        },
+        response: EInvoiceLinkAnswers,
         detail: {
           operationId: 'getInvoiceEInvoiceLink',
           summary: "A download link to the invoice's EN 16931 e-invoice",
