@@ -138,7 +138,11 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
 async function supervise(config: Readonly<Config>, logger: Logger): Promise<void> {
   if (!config.isProduction) {
     try {
-      const database = await openDatabase({ ...config, db: { ...config.db, poolMin: 1 } }, logger)
+      // No statement deadline for migrations, as in db/migrate.ts.
+      const database = await openDatabase(
+        { ...config, db: { ...config.db, poolMin: 1, statementTimeoutMs: 0 } },
+        logger,
+      )
       try {
         const applied = (await migrateToLatest(database.db)).filter((r) => r.status === 'Success')
         if (applied.length > 0)

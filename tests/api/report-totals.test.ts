@@ -118,8 +118,8 @@ async function totalsAndRecount(userId: string) {
                0 as credited, 0 as credit_notes
         from invoices where user_id = ${userId} and status in ('sent', 'partially_paid', 'paid', 'credited')
         union all
-        select currency, (paid_at at time zone 'UTC')::date, 0, 0, amount, 1, 0, 0
-        from payments where user_id = ${userId}
+        select p.currency, (p.paid_at at time zone u.timezone)::date, 0, 0, p.amount, 1, 0, 0
+        from payments p join users u on u.id = p.user_id where p.user_id = ${userId}
         union all
         select currency, issue_date, 0, 0, 0, 0, total, 1
         from credit_notes where user_id = ${userId}
@@ -208,8 +208,12 @@ describe('report totals', () => {
       '{"currency":"EUR","day":"2026-02-04","amount":"19999","n":1}',
       '{"currency":"USD","day":"2026-01-20","amount":"1","n":1}',
     ])
+    // Payments count on their day in St. John's (UTC−03:30): 02:00 UTC on January 10 is still January 9 there.
     expect(after.kept.days).toContain(
-      '{"currency":"EUR","day":"2026-01-10","invoiced":"0","issued":0,"collected":"10000","payments":2,"credited":"0","credit_notes":0}',
+      '{"currency":"EUR","day":"2026-01-09","invoiced":"0","issued":0,"collected":"2500","payments":1,"credited":"0","credit_notes":0}',
+    )
+    expect(after.kept.days).toContain(
+      '{"currency":"EUR","day":"2026-01-10","invoiced":"0","issued":0,"collected":"7500","payments":1,"credited":"0","credit_notes":0}',
     )
 
     const rows = (await call(token, '/api/v1/reports/summary?from=2026-01-01&to=2026-01-31')).body['data']
@@ -513,5 +517,140 @@ describe('collected amounts by time zone', () => {
     expect(await july()).toBe(4 + 8)
     expect((await call(token, '/api/v1/me', 'PATCH', { timezone: 'Asia/Kathmandu' })).status).toBe(200)
     expect(await july()).toBe(2 + 4)
+    const { kept, recount } = await totalsAndRecount(userId)
+    expect(kept).toEqual(recount)
+    // The day that only the old zone had payments on is gone, not left behind as zeros.
+    const { rows } = await sql<{ days: number }>`select count(*)::int as days from report_daily_totals
+      where user_id = ${userId} and (invoiced, issued, collected, payments) = (0, 0, 0, 0)`.execute(
+      crossTenant(t.deps.database.db),
+    )
+    expect(rows[0]!.days).toBe(0)
+  })
+
+  // The two orders of one race, held open at the database so that each interleaving surely happens: a payment
+  // counted by a zone that changes before it commits, and a zone change that recounts before a payment commits.
+  describe('a payment and a change of zone in two open transactions', () => {
+    const paidAt = '2026-01-31T23:30:00Z' // January 31 in UTC, February 1 in Kathmandu (+05:45)
+
+    async function setUp() {
+      const { id: userId } = await newUser('UTC')
+      const { invoice } = invoiceFactory(t.deps.database.db, userId)
+      const id = await invoice({ status: 'sent', total: 500, issueDate: '2026-01-05', currency: 'EUR' })
+      const db = crossTenant(t.deps.database.db)
+      const payInto = (trx: typeof db) =>
+        Promise.all([
+          sql`update invoices set amount_paid = total, status = 'paid', paid_at = ${paidAt} where id = ${id}`.execute(
+            trx,
+          ),
+          trx
+            .insertInto('payments')
+            .values({
+              invoice_id: id,
+              user_id: userId,
+              amount: 500,
+              currency: 'EUR',
+              paid_at: paidAt,
+              method: 'cash',
+            })
+            .execute(),
+        ])
+      const rezoneIn = (trx: typeof db) =>
+        sql`update users set timezone = 'Asia/Kathmandu' where id = ${userId}`.execute(trx)
+      return { userId, db, payInto, rezoneIn }
+    }
+
+    /** Runs `first` in a transaction held open until `second` (in its own) has had 300 ms to get through. */
+    async function holdOpen(
+      db: Awaited<ReturnType<typeof setUp>>['db'],
+      first: (trx: typeof db) => Promise<unknown>,
+      second: (trx: typeof db) => Promise<unknown>,
+    ) {
+      let release!: () => void
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let started!: () => void
+      const begun = new Promise<void>((resolve) => {
+        started = resolve
+      })
+      const held = db.transaction().execute(async (trx) => {
+        await first(trx)
+        started()
+        await released
+      })
+      await begun
+      let secondDone = false
+      const other = db
+        .transaction()
+        .execute((trx) => second(trx))
+        .then(() => {
+          secondDone = true
+        })
+      await Bun.sleep(300)
+      const waited = !secondDone
+      release()
+      await Promise.all([held, other])
+      return { waited }
+    }
+
+    test('when the payment is in first, then the change of zone waits for it and recounts it', async () => {
+      const { userId, db, payInto, rezoneIn } = await setUp()
+      const { waited } = await holdOpen(db, payInto, rezoneIn)
+      expect(waited).toBe(true)
+      const { kept, recount } = await totalsAndRecount(userId)
+      expect(kept).toEqual(recount)
+      expect(kept.days.filter((row) => row.includes('"payments":1'))).toEqual([
+        '{"currency":"EUR","day":"2026-02-01","invoiced":"0","issued":0,"collected":"500","payments":1,"credited":"0","credit_notes":0}',
+      ])
+    })
+
+    test('when the change of zone is in first, then the payment waits for it and counts in the new zone', async () => {
+      const { userId, db, payInto, rezoneIn } = await setUp()
+      const { waited } = await holdOpen(db, rezoneIn, payInto)
+      expect(waited).toBe(true)
+      const { kept, recount } = await totalsAndRecount(userId)
+      expect(kept).toEqual(recount)
+      expect(kept.days.filter((row) => row.includes('"payments":1'))).toEqual([
+        '{"currency":"EUR","day":"2026-02-01","invoiced":"0","issued":0,"collected":"500","payments":1,"credited":"0","credit_notes":0}',
+      ])
+    })
+  })
+
+  test('when payments race changes of the profile time zone, then all succeed and the tables follow the last zone', async () => {
+    const { token, id: userId } = await newUser('UTC')
+    const eur = await customer(token, 'EUR')
+    const invoices: string[] = []
+    for (let i = 0; i < 6; i++) {
+      const id = await draft(token, eur, 100_000, { issueDate: '2026-01-05', dueDate: '2026-02-04' })
+      expect((await send(token, id)).status).toBe(200)
+      invoices.push(id)
+    }
+    // Instants around midnights of several zones, so that a payment counted in a stale zone lands on another day.
+    const instants = [
+      '2026-01-31T18:30:00Z',
+      '2026-01-31T23:30:00Z',
+      '2026-02-01T02:15:00Z',
+      '2026-02-01T11:30:00Z',
+    ]
+    const zones = ['Asia/Kathmandu', 'America/St_Johns', 'Pacific/Chatham', 'Europe/Berlin']
+    const answers = await Promise.all([
+      ...invoices.flatMap((id, i) =>
+        instants.map((paidAt, j) => pay(token, id, 100 * (i + 1) + j, paidAt).then((r) => r.status)),
+      ),
+      ...zones.map((timezone) => call(token, '/api/v1/me', 'PATCH', { timezone }).then((r) => r.status)),
+    ])
+    expect(answers).toEqual([
+      ...Array(invoices.length * instants.length).fill(201),
+      ...Array(zones.length).fill(200),
+    ])
+
+    const { kept, recount } = await totalsAndRecount(userId)
+    expect(kept).toEqual(recount)
+    const zone = ((await call(token, '/api/v1/me')).body['profile'] as Json)['timezone'] as string
+    expect(zones).toContain(zone)
+    const summed = kept.days.reduce((sum, row) => sum + Number(JSON.parse(row)['collected']), 0)
+    expect(summed).toBe(
+      invoices.reduce((sum, _, i) => sum + instants.reduce((s, _, j) => s + 100 * (i + 1) + j, 0), 0),
+    )
   })
 })

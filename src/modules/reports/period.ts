@@ -34,6 +34,15 @@ export function monthsSpanned({ from, to }: Period): number {
   return index(to) - index(from) + 1
 }
 
+/** The months the period touches, as `YYYY-MM`, in order. */
+export function monthsOf({ from, to }: Period): string[] {
+  const first = Number(from.slice(0, 4)) * 12 + Number(from.slice(5, 7)) - 1
+  return Array.from({ length: monthsSpanned({ from, to }) }, (_, i) => {
+    const index = first + i
+    return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`
+  })
+}
+
 const invalid = (detail: ErrorDetail) =>
   new AppError('VALIDATION_ERROR', 'Request validation failed', { details: [detail] })
 

@@ -4,8 +4,8 @@ import { type Check, type CheckContext, listViolations, resultOf } from './conte
 import type { ViolationKind } from './violations'
 
 /**
- * The report tables that triggers keep (db/migrations/20261126210000_report_rollups.ts and
- * 20261202110000_report_credits.ts) against a recount of the invoices, payments and credit notes, row by row: a full join of what is kept with what is counted, on the table's key.
+ * The report tables that triggers keep (db/migrations/20261126210000_report_rollups.ts,
+ * 20261202110000_report_credits.ts and 20261204100000_report_local_days.ts) against a recount of the invoices, payments and credit notes, row by row: a full join of what is kept with what is counted, on the table's key.
  * Rows whose figures are all zero are the same as absent ones (the triggers leave such rows behind).
  * The recount follows `report_rebuild_rollups()`; the months are recounted from the invoices and payments
  * themselves, not from the day rows, so that both tables are checked.
@@ -25,16 +25,17 @@ const OPEN = sql`status in ('sent', 'partially_paid')`
 const FIGURES = ['invoiced', 'issued', 'collected', 'payments', 'credited', 'credit_notes']
 
 /**
- * Issued totals by issue date, payments by UTC day of `paid_at` and credit notes by their issue date, one row
- * per fact, with the columns of FIGURES.
+ * Issued totals by issue date, payments by the day of `paid_at` in the profile's time zone
+ * (db/migrations/20261204100000_report_local_days.ts) and credit notes by their issue date, one row per fact,
+ * with the columns of FIGURES.
  */
 const dailyFacts = (context: CheckContext) => sql`
   select user_id, currency, issue_date as day, total as invoiced, 1 as issued, 0::bigint as collected, 0 as payments,
          0::bigint as credited, 0 as credit_notes
     from invoices where ${ISSUED} and ${context.scope('user_id')}
   union all
-  select user_id, currency, (paid_at at time zone 'UTC')::date, 0, 0, amount, 1, 0, 0
-    from payments where ${context.scope('user_id')}
+  select p.user_id, p.currency, (p.paid_at at time zone u.timezone)::date, 0, 0, p.amount, 1, 0, 0
+    from payments p join users u on u.id = p.user_id where ${context.scope('p.user_id')}
   union all
   select user_id, currency, issue_date, 0, 0, 0, 0, total, 1
     from credit_notes where ${context.scope('user_id')}`
