@@ -1,6 +1,6 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely'
 import type { CustomersTable } from '../../../db/schema'
-import type { Database } from '../../lib/db'
+import type { Database, Transaction } from '../../lib/db'
 import { containsPattern } from '../../shared/search'
 
 export type CustomerRow = Selectable<CustomersTable>
@@ -21,15 +21,24 @@ export async function insertCustomer(
     .executeTakeFirstOrThrow()
 }
 
-/** `forUpdate` locks the row until the transaction ends, for read-check-write sequences. */
+const customerRow = (db: Database, userId: string, id: string) =>
+  db.selectFrom('customers').selectAll().where('user_id', '=', userId).where('id', '=', id)
+
 export async function findCustomer(
   db: Database,
   userId: string,
   id: string,
-  options: { forUpdate?: boolean } = {},
 ): Promise<CustomerRow | undefined> {
-  const query = db.selectFrom('customers').selectAll().where('user_id', '=', userId).where('id', '=', id)
-  return (options.forUpdate ? query.forUpdate() : query).executeTakeFirst()
+  return customerRow(db, userId, id).executeTakeFirst()
+}
+
+/** Locks the row until the transaction ends, for read-check-write sequences. */
+export async function lockCustomer(
+  trx: Transaction,
+  userId: string,
+  id: string,
+): Promise<CustomerRow | undefined> {
+  return customerRow(trx, userId, id).forUpdate().executeTakeFirst()
 }
 
 export async function updateCustomer(

@@ -13,6 +13,7 @@ import {
   findCustomer,
   insertCustomer,
   listCustomers as listRows,
+  lockCustomer,
   updateCustomer as updateRow,
 } from './repository'
 
@@ -126,7 +127,7 @@ export async function updateCustomer(
   onRenamed: RenameHook,
 ): Promise<VersionedCustomer> {
   const patch = trimStrings(body)
-  const current = await findCustomer(trx, userId, id, { forUpdate: true })
+  const current = await lockCustomer(trx, userId, id)
   if (!current) throw notFound('Customer')
   expectedVersion(ifMatch, ETAG_KIND, id, current.version)
   const update = toUpdate(patch)
@@ -149,7 +150,7 @@ export async function deleteCustomer(
   id: string,
   ifMatch: string | null,
 ): Promise<void> {
-  const current = await findCustomer(trx, userId, id, { forUpdate: true })
+  const current = await lockCustomer(trx, userId, id)
   if (!current) throw notFound('Customer')
   expectedVersion(ifMatch, ETAG_KIND, id, current.version)
   try {

@@ -1,6 +1,7 @@
 import type { Database } from '../../lib/db'
 import type { JobQueue } from '../../lib/jobs'
 import type { Logger } from '../../lib/logger'
+import { isAllowed } from '../invoices/lifecycle'
 import { getInvoice } from '../invoices/service'
 import { insertReminder, remindersDue } from './repository'
 import { EMAIL_JOB, type EmailJob, messageIdFor } from './service'
@@ -37,7 +38,8 @@ export async function queueReminders(deps: ReminderDeps): Promise<number> {
     if (!reminder.recipient) continue
     const done = await db.transaction().execute(async (trx) => {
       const invoice = await getInvoice(trx, reminder.userId, reminder.invoiceId)
-      if (invoice.status !== 'sent' && invoice.status !== 'partially_paid') return false
+      // A reminder asks for payment: none for an invoice that takes no more (paid, void, credited meanwhile).
+      if (!isAllowed(invoice.status, 'pay')) return false
       const id = crypto.randomUUID()
       const row = await insertReminder(trx, {
         id,

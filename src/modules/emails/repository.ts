@@ -1,6 +1,7 @@
 import { type Insertable, type Selectable, sql } from 'kysely'
 import type { EmailStatus, EmailsTable } from '../../../db/schema'
 import { crossTenant, type Database, type Transaction } from '../../lib/db'
+import { statusesAllowing } from '../invoices/lifecycle'
 
 /** The only writer of `emails`. */
 
@@ -115,6 +116,9 @@ export interface ReminderDue {
   recipient: string | null
 }
 
+/** The statuses that take payments (the lifecycle's), as literals so that the planner sees constants. */
+const PAYABLE = sql.join(statusesAllowing('pay').map((status) => sql.lit(status)))
+
 /**
  * Open invoices whose days past due, counted in their profile's time zone at `now`, reach a step of the profile's
  * `reminder_days` that no reminder of the invoice covers yet: the latest step reached, so that reminders enabled
@@ -127,7 +131,7 @@ export async function remindersDue(db: Database, now: Date, limit: number): Prom
       select i.id, i.user_id, i.bill_to ->> 'email' as recipient, u.reminder_days,
              ((${now}::timestamptz at time zone u.timezone)::date - i.due_date) as days_past
         from invoices i join users u on u.id = i.user_id
-       where u.reminders_enabled and i.status in ('sent', 'partially_paid')
+       where u.reminders_enabled and i.status in (${PAYABLE})
          and i.due_date < (${now}::timestamptz at time zone u.timezone)::date
     ), due as (
       select o.*, (select max(d) from unnest(o.reminder_days) d where d <= o.days_past) as step

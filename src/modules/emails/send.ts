@@ -6,6 +6,7 @@ import type { MailOutcome, MailTransport, OutgoingMail } from '../../lib/mail'
 import { todayIn } from '../../shared/dates'
 import { AppError } from '../../shared/errors'
 import { type CreditNoteDeps, getCreditNote, storedCreditNotePdf } from '../credit-notes/service'
+import { isAllowed } from '../invoices/lifecycle'
 import { getInvoice } from '../invoices/service'
 import { recordEmailEvent } from '../invoices/writes'
 import { storedPdf } from '../issuing/service'
@@ -54,7 +55,7 @@ async function compose(row: EmailRow, deps: EmailJobDeps): Promise<Composed> {
   if (row.invoice_id !== null) {
     const invoice = await getInvoice(db, userId, row.invoice_id)
     if (row.kind === 'reminder') {
-      const open = (invoice.status === 'sent' || invoice.status === 'partially_paid') && invoice.amountDue > 0
+      const open = isAllowed(invoice.status, 'pay') && invoice.amountDue > 0
       if (!open) return { cancelled: REMINDER_CANCELLED }
       // The step reached, or more when the reminder goes out later than the day it became due.
       daysOverdue = Math.max(row.reminder_step ?? 0, daysBetween(invoice.dueDate, todayIn(profile.timezone)))

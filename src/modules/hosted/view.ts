@@ -9,6 +9,7 @@ import {
 } from '../../lib/pdf/format'
 import type { Address } from '../../lib/pdf/types'
 import type { CreditNote } from '../credit-notes/model'
+import { isAllowed } from '../invoices/lifecycle'
 import type { Invoice } from '../invoices/model'
 import type { Me } from '../me/model'
 
@@ -159,7 +160,7 @@ function invoiceBanner(invoice: Invoice, locale: string): Banner {
 
 /** Payment details only while something is due: never on a void, credited or paid invoice. */
 function paymentView(invoice: Invoice, profile: Profile): PaymentView | null {
-  const payable = (invoice.status === 'sent' || invoice.status === 'partially_paid') && invoice.amountDue > 0
+  const payable = isAllowed(invoice.status, 'pay') && invoice.amountDue > 0
   if (!payable) return null
   const instructions = profile.paymentInstructions?.trim() || null
   const account = profile.bankAccount

@@ -5,7 +5,7 @@ import type { EventType } from '../webhooks/model'
  * The invoice lifecycle as one table (API.md "Lifecycle"): what each status allows, which status a balance
  * means, and the event entering a status writes. Every action checks here; the status and event types, the
  * route descriptions and the database's CHECK lists come from these lists (migrations copy them at the time
- * they are written, and `tests/unit/lifecycle.test.ts` compares the database with this file).
+ * they are written, and `tests/api/lifecycle.test.ts` compares the database with this file).
  */
 export const STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'void', 'credited'] as const
 export type InvoiceStatus = (typeof STATUSES)[number]

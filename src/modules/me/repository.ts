@@ -57,9 +57,9 @@ export async function findUserById(db: Database, id: string): Promise<UserRow | 
 }
 
 /** FOR NO KEY UPDATE: writes that reference the user (foreign keys) need not wait for a profile change. */
-export async function lockUser(db: Database, id: string): Promise<UserRow | undefined> {
+export async function lockUser(trx: Transaction, id: string): Promise<UserRow | undefined> {
   return maybe(
-    await db.selectFrom('users').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst(),
+    await trx.selectFrom('users').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst(),
   )
 }
 

@@ -153,18 +153,24 @@ export async function listEndpoints(
     .execute()
 }
 
+const endpointRow = (db: Database, userId: string, id: string) =>
+  db.selectFrom('webhook_endpoints').selectAll().where('user_id', '=', userId).where('id', '=', id)
+
 export async function findEndpoint(
   db: Database,
   userId: string,
   id: string,
-  options: { lock?: boolean } = {},
 ): Promise<EndpointRow | undefined> {
-  const query = db
-    .selectFrom('webhook_endpoints')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('id', '=', id)
-  return (options.lock ? query.forUpdate() : query).executeTakeFirst()
+  return endpointRow(db, userId, id).executeTakeFirst()
+}
+
+/** Locks the row until the transaction ends, for read-check-write sequences. */
+export async function lockEndpointRow(
+  trx: Transaction,
+  userId: string,
+  id: string,
+): Promise<EndpointRow | undefined> {
+  return endpointRow(trx, userId, id).forUpdate().executeTakeFirst()
 }
 
 export async function updateEndpoint(

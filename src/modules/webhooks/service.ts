@@ -29,6 +29,7 @@ import {
   listDeliveries as listDeliveryRows,
   listEndpoints as listEndpointRows,
   listEvents as listEventRows,
+  lockEndpointRow,
   updateDelivery,
   updateEndpoint,
 } from './repository'
@@ -165,7 +166,7 @@ export async function getEndpoint(db: Database, userId: string, id: string) {
 }
 
 async function lockEndpoint(trx: Transaction, userId: string, id: string, ifMatch: string | null) {
-  const row = await findEndpoint(trx, userId, id, { lock: true })
+  const row = await lockEndpointRow(trx, userId, id)
   if (!row) throw notFound('Webhook endpoint')
   expectedVersion(ifMatch, ETAG_KIND, row.id, row.version)
   return row
