@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Database } from '../../lib/db'
+import { precompiled } from '../../lib/precompiled'
 import type { AgingRow, RevenueRow, SummaryRow } from './model'
 import { monthsOf, type Period } from './period'
 
@@ -148,14 +149,45 @@ export const revenueQuery = (scope: ReportScope, period: Period) => sql<RawReven
   from (${periodTotals(scope.userId, period)}) facts
   group by month, currency`
 
+/**
+ * The report statements, compiled once (precompiled): a report's database time is a fraction of a millisecond,
+ * and building, compiling and guarding its SQL on every request cost the API more than that.
+ */
+type PeriodArgs = 'userId' | 'today' | 'from' | 'to'
+const scopeOfArgs = (arg: (name: PeriodArgs) => string): ReportScope => ({
+  userId: arg('userId'),
+  timeZone: '',
+  today: arg('today'),
+})
+const periodOfArgs = (arg: (name: PeriodArgs) => string): Period => ({ from: arg('from'), to: arg('to') })
+
+const timeZoneStatement = precompiled<'userId', { timezone: string }>((db, arg) =>
+  db.selectFrom('users').select('timezone').where('id', '=', arg('userId')),
+)
+const summaryStatement = precompiled<PeriodArgs, RawSummaryRow>((db, arg) => ({
+  compile: () => summaryQuery(scopeOfArgs(arg), periodOfArgs(arg)).compile(db),
+}))
+const agingStatement = precompiled<PeriodArgs, RawAgingRow>((db, arg) => ({
+  compile: () => agingQuery(scopeOfArgs(arg)).compile(db),
+}))
+const revenueStatement = precompiled<PeriodArgs, RawRevenueRow>((db, arg) => ({
+  compile: () => revenueQuery(scopeOfArgs(arg), periodOfArgs(arg)).compile(db),
+}))
+
+const argsOf = ({ userId, today }: ReportScope, period?: Period) => ({
+  userId,
+  today,
+  from: period?.from,
+  to: period?.to,
+})
+
 /** The profile's IANA time zone: the only part of the profile a report reads. */
 export async function profileTimeZone(db: Database, userId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
-  return row?.timezone
+  return (await timeZoneStatement(db, { userId }))[0]?.timezone
 }
 
 export async function summaryRows(db: Database, scope: ReportScope, period: Period): Promise<SummaryRow[]> {
-  const { rows } = await summaryQuery(scope, period).execute(db)
+  const rows = await summaryStatement(db, argsOf(scope, period))
   return rows.map((row) => ({
     currency: row.currency,
     outstanding: Number(row.outstanding),
@@ -168,7 +200,7 @@ export async function summaryRows(db: Database, scope: ReportScope, period: Peri
 }
 
 export async function agingRows(db: Database, scope: ReportScope): Promise<AgingRow[]> {
-  const { rows } = await agingQuery(scope).execute(db)
+  const rows = await agingStatement(db, argsOf(scope))
   return rows.map((row) => ({
     currency: row.currency,
     buckets: {
@@ -186,7 +218,7 @@ export async function agingRows(db: Database, scope: ReportScope): Promise<Aging
  * the months and currencies without any are zeros.
  */
 export async function revenueRows(db: Database, scope: ReportScope, period: Period): Promise<RevenueRow[]> {
-  const { rows } = await revenueQuery(scope, period).execute(db)
+  const rows = await revenueStatement(db, argsOf(scope, period))
   const found = new Map(rows.map((row) => [`${row.month} ${row.currency}`, row]))
   const currencies = [
     ...new Set(rows.filter((row) => Number(row.facts) > 0).map((row) => row.currency)),
