@@ -5,12 +5,11 @@ import type { AgingRow, RevenueRow, SummaryRow } from './model'
 import { monthsOf, type Period } from './period'
 
 /**
- * Whose invoices, and the clock they are read with: `today` is the date in the profile's time zone, and
- * `paid_at` instants are placed on calendar days in that zone.
+ * Whose invoices, and the day it is: `today` is the date in the profile's time zone (overdue and aging count
+ * from it). The report tables already keep every fact on the profile's local day, so no query needs the zone.
  */
 export interface ReportScope {
   userId: string
-  timeZone: string
   today: string
 }
 
@@ -156,7 +155,6 @@ export const revenueQuery = (scope: ReportScope, period: Period) => sql<RawReven
 type PeriodArgs = 'userId' | 'today' | 'from' | 'to'
 const scopeOfArgs = (arg: (name: PeriodArgs) => string): ReportScope => ({
   userId: arg('userId'),
-  timeZone: '',
   today: arg('today'),
 })
 const periodOfArgs = (arg: (name: PeriodArgs) => string): Period => ({ from: arg('from'), to: arg('to') })

@@ -14,7 +14,7 @@ import { agingRows, profileTimeZone, type ReportScope, revenueRows, summaryRows 
 async function scopeOf(db: Database, userId: string, now: Date): Promise<ReportScope> {
   const timeZone = await profileTimeZone(db, userId)
   if (timeZone === undefined) throw notFound('User')
-  return { userId, timeZone, today: dateIn(timeZone, now) }
+  return { userId, today: dateIn(timeZone, now) }
 }
 
 export async function summaryReport(
