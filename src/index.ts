@@ -70,6 +70,7 @@ async function serve(config: Readonly<Config>, logger: Logger, worker: number | 
     storage: deps.storage,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     onWebhookAttempt: (outcome) => deps.metrics?.webhookAttempts.inc({ outcome }),
+    onEmailAttempt: (outcome) => deps.metrics?.emailAttempts.inc({ outcome }),
   })
   const parserFlags = [...process.execArgv, process.env['BUN_OPTIONS'] ?? '']
   if (!parserFlags.some((flag) => flag.includes('--max-http-header-size'))) {

@@ -6,7 +6,7 @@ import { createMailTransport, type MailTransport } from './lib/mail'
 import { createMetrics, type Metrics } from './lib/metrics'
 import { createStorage, type ObjectStorage, S3Storage } from './lib/storage'
 import { queueReminders, REMINDERS_JOB } from './modules/emails/reminders'
-import { sendEmailJob } from './modules/emails/send'
+import { type EmailAttemptOutcome, sendEmailJob } from './modules/emails/send'
 import { EMAIL_JOB, type EmailJob } from './modules/emails/service'
 import { announceOverdue } from './modules/invoices/overdue'
 import { deliver } from './modules/webhooks/deliver'
@@ -63,6 +63,7 @@ export interface WorkerDeps {
   /** The documents' store, for the orphan clean-up; by default one made from `config` for each run. */
   storage?: ObjectStorage
   onWebhookAttempt?: (outcome: 'succeeded' | 'retrying' | 'failed') => void
+  onEmailAttempt?: (outcome: EmailAttemptOutcome) => void
   /** Where a PDF put back for an email attachment is timed; by default a registry of the workers' own. */
   metrics?: Pick<Metrics, 'pdfRenderDuration' | 'pdfUploadDuration'>
   /** How emails leave; by default SMTP_URL, or `.eml` files under DATA_DIR/mail without it. */
@@ -138,6 +139,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<void> {
       outbox,
       transport,
       config,
+      ...(deps.onEmailAttempt ? { onAttempt: deps.onEmailAttempt } : {}),
       documents: {
         storage: await emailStorage(),
         metrics: emailMetrics(),

@@ -14,6 +14,11 @@ export interface Metrics {
   readonly jobDuration: Histogram<'queue' | 'outcome'>
   /** Webhook delivery attempts by what they led to: `succeeded`, `retrying` or `failed`. */
   readonly webhookAttempts: Counter<'outcome'>
+  /**
+   * Email attempts by what they led to: `sent`, `retrying` (a temporary failure, tried again later), `failed`
+   * (refused, or the last retry), `cancelled` (a reminder whose invoice no longer has anything due).
+   */
+  readonly emailAttempts: Counter<'outcome'>
   /** Reports the job queue's depth (queued and active jobs per queue) at every scrape. */
   watchQueue(depth: () => Promise<Record<string, { queued: number; active: number }>>): void
   /** `route` is the route template (`/api/v1/customers/:id`), never the requested path. */
@@ -67,6 +72,12 @@ export function createMetrics(options: { database?: DatabaseHandle } = {}): Metr
     labelNames: ['outcome'] as const,
     registers,
   })
+  const emailAttempts = new Counter({
+    name: 'email_delivery_attempts_total',
+    help: 'Email attempts by what they led to: sent, retrying, failed or cancelled (a reminder no longer due)',
+    labelNames: ['outcome'] as const,
+    registers,
+  })
   let depth: (() => Promise<Record<string, { queued: number; active: number }>>) | undefined
   new Gauge({
     name: 'job_queue_depth',
@@ -98,6 +109,7 @@ export function createMetrics(options: { database?: DatabaseHandle } = {}): Metr
     pdfUploadDuration,
     jobDuration,
     webhookAttempts,
+    emailAttempts,
     watchQueue: (read) => {
       depth = read
     },

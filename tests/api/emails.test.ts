@@ -183,7 +183,15 @@ describe('emails over SMTP', () => {
     expect(types).not.toContain('emailed')
   })
 
+  /** The outcomes the metrics saw since `from` (an index into emailAttempts), once there are `count` of them. */
+  async function attemptsSince(from: number, count: number) {
+    for (let waited = 0; t.emailAttempts.length < from + count && waited < 5_000; waited += 10)
+      await Bun.sleep(10)
+    return t.emailAttempts.slice(from)
+  }
+
   test('when the server answers 451 once, then the email is retried and ends sent after 2 attempts', async () => {
+    const seen = t.emailAttempts.length
     const customer = address('flaky')
     const { token, path } = await h.issuedInvoice(customer)
     const { id } = (await (await h.send(token, path, {})).json()) as { id: string }
@@ -193,9 +201,11 @@ describe('emails over SMTP', () => {
     expect(sink.refused.get(customer)).toBe(1)
     const mails = await sink.waitFor(customer)
     expect(mails).toHaveLength(1)
+    expect(await attemptsSince(seen, 2)).toEqual(['retrying', 'sent'])
   })
 
   test('when the server answers 550, then the email fails at once with email_failed on the invoice and its webhook event', async () => {
+    const seen = t.emailAttempts.length
     const customer = address('bounce')
     const { token, invoice, path } = await h.issuedInvoice(customer)
     const { id } = (await (await h.send(token, path, {})).json()) as { id: string }
@@ -207,9 +217,11 @@ describe('emails over SMTP', () => {
     expect(events.map((e) => e.type)).not.toContain('emailed')
     const hooks = await t.request('/api/v1/events?type=invoice.email_failed', { token })
     expect(((await hooks.json()) as { data: unknown[] }).data).toHaveLength(1)
+    expect(await attemptsSince(seen, 1)).toEqual(['failed'])
   })
 
   test('when the server answers 451 to every attempt, then the email fails after the last retry of the schedule', async () => {
+    const seen = t.emailAttempts.length
     const customer = address('busy')
     const { token, invoice, path } = await h.issuedInvoice(customer)
     const { id } = (await (await h.send(token, path, {})).json()) as { id: string }
@@ -220,6 +232,7 @@ describe('emails over SMTP', () => {
     expect(sink.refused.get(customer)).toBe(4)
     const types = (await h.kit.events(token, invoice.id)).map((e) => e.type)
     expect(types.filter((type) => type === 'email_failed')).toHaveLength(1)
+    expect(await attemptsSince(seen, 4)).toEqual(['retrying', 'retrying', 'retrying', 'failed'])
   })
 
   test('when the invoice is a draft or void, then sending answers 409 and queues nothing', async () => {

@@ -53,12 +53,15 @@ describe('metrics', () => {
     expect(text).not.toContain('/nope/')
   })
 
-  test('when scraped, then pool, rate-limit, PDF and process metrics are there', async () => {
+  test('when scraped, then pool, rate-limit, PDF, delivery and process metrics are there', async () => {
     const text = await scrape(t, /db_pool_max_connections \d+/)
     for (const name of [
       'db_pool_connections_in_use',
       'db_pool_acquire_waiting',
       'rate_limit_rejections_total',
+      'webhook_delivery_attempts_total',
+      'email_delivery_attempts_total',
+      'job_duration_seconds',
       'pdf_render_duration_seconds',
       'pdf_upload_duration_seconds',
       'http_request_errors_total',

@@ -7,6 +7,7 @@ import { createVerifier } from '../../src/deps'
 import { createJobQueue } from '../../src/lib/jobs'
 import { createLogger } from '../../src/lib/logger'
 import { createStorage } from '../../src/lib/storage'
+import type { EmailAttemptOutcome } from '../../src/modules/emails/send'
 import { declareQueues, startWorkers } from '../../src/workers'
 import { checkContract } from './contract'
 import { sharedDatabase } from './database'
@@ -19,6 +20,8 @@ export interface TestApp {
   deps: AppDeps
   issuer: TestIssuer
   logs: LogLine[]
+  /** With `workers`: the outcome of every email attempt, in order, as the metrics see them. */
+  emailAttempts: EmailAttemptOutcome[]
   /** A valid access token for a new user (or for `sub`). */
   token(sub?: string): Promise<string>
   /**
@@ -78,13 +81,23 @@ export async function createTestApp(
   const deps: AppDeps = { config, logger, database, storage, verifier, jobs }
   const app = createApp(deps)
   // Workers only where a test asks: otherwise jobs queue up unworked, and tests see the outbox as written.
-  if (options.workers) await startWorkers({ db: database.db, jobs, logger, config })
+  const emailAttempts: EmailAttemptOutcome[] = []
+  if (options.workers) {
+    await startWorkers({
+      db: database.db,
+      jobs,
+      logger,
+      config,
+      onEmailAttempt: (outcome) => emailAttempts.push(outcome),
+    })
+  }
 
   return {
     app,
     deps,
     issuer,
     logs,
+    emailAttempts,
     token: (sub) => issuer.sign(sub ? { sub } : {}),
     async request(pathname, init = {}) {
       const { token, json, ...rest } = init

@@ -26,9 +26,11 @@ export interface EmailJobDeps {
   config: { mail: Pick<Config['mail'], 'from'>; emails: Config['emails'] }
   /** Reads stored PDFs and puts a lost one back, as the PDF routes do. */
   documents: Omit<CreditNoteDeps, 'outbox'>
-  /** Seen by metrics: each attempt's outcome. */
-  onAttempt?: (outcome: 'sent' | 'retrying' | 'failed') => void
+  /** Seen by metrics: each attempt's outcome (a reminder found no longer due is `cancelled`, not `failed`). */
+  onAttempt?: (outcome: EmailAttemptOutcome) => void
 }
+
+export type EmailAttemptOutcome = 'sent' | 'retrying' | 'failed' | 'cancelled'
 
 /** Why a reminder is not sent after all: nothing is due any more. Recorded as the email's `lastError`. */
 export const REMINDER_CANCELLED = 'cancelled: the invoice is no longer due (paid, voided or credited)'
@@ -210,7 +212,7 @@ export async function sendEmailJob(job: { id: string; data: EmailJob }, deps: Em
     return true
   })
   if (!recorded) return
-  deps.onAttempt?.(status)
+  deps.onAttempt?.(cancelled === undefined ? status : 'cancelled')
   const context = { emailId, kind: row.kind, attempts, status }
   if (outcome.ok) deps.logger.info(context, 'email sent')
   else if (cancelled) deps.logger.info({ ...context, reason: cancelled }, 'reminder cancelled')
