@@ -11,6 +11,7 @@ import { type Kysely, sql } from 'kysely'
 // What the profile's zone changes, a trigger on users moves: `report_rezone_payments` recounts the user's
 // payment sums by the new zone's days in the transaction that changes it (a grouped read of the user's
 // payments; a rare write, so it pays for the reports' speed).
+// This migration moves the sums already kept the same way, for every user at once (moveAllPayments below).
 //
 // Races with payments are closed by a lock per user (an advisory lock, so no row is written to take it): the
 // payment trigger takes it shared before it reads the zone, the zone change takes it exclusively before it
@@ -57,12 +58,62 @@ const REBUILD = (paymentDay: string) =>
       group by user_id, currency, date_trunc('month', day::timestamp);
 `)
 
+/**
+ * Statements that recount the payment sums (`collected`, `payments`) of the day and month rows from the payments,
+ * by the day `paymentDay` gives (of `p.paid_at`, with the user as `u`), for the users `scope` selects (a condition
+ * on the user column it is given). The other sums of the rows are not touched, so writers of invoices and credit notes may run
+ * beside it. Rows left with nothing in them are deleted, so that a zone change leaves no trail of empty days.
+ */
+const recountPayments = (paymentDay: string, scope: (column: string) => string) => `
+      update report_daily_totals set collected = 0, payments = 0
+        where ${scope('user_id')} and (collected, payments) <> (0, 0);
+      insert into report_daily_totals as d (user_id, currency, day, collected, payments)
+        select p.user_id, p.currency, ${paymentDay}, sum(p.amount), count(*)
+        from payments p join users u on u.id = p.user_id
+        where ${scope('p.user_id')}
+        group by 1, 2, 3
+        on conflict (user_id, day, currency) do update
+          set collected = excluded.collected, payments = excluded.payments;
+      delete from report_daily_totals
+        where ${scope('user_id')} and (invoiced, issued, collected, payments, credited, credit_notes) = (0, 0, 0, 0, 0, 0);
+      update report_monthly_totals set collected = 0, payments = 0
+        where ${scope('user_id')} and (collected, payments) <> (0, 0);
+      insert into report_monthly_totals as m (user_id, currency, month, collected, payments)
+        select user_id, currency, date_trunc('month', day::timestamp)::date, sum(collected), sum(payments)
+        from report_daily_totals
+        where ${scope('user_id')} and payments <> 0
+        group by 1, 2, 3
+        on conflict (user_id, month, currency) do update
+          set collected = excluded.collected, payments = excluded.payments;
+      delete from report_monthly_totals
+        where ${scope('user_id')} and (invoiced, issued, collected, payments, credited, credit_notes) = (0, 0, 0, 0, 0, 0);
+`
+
+const LOCAL_DAY = '(p.paid_at at time zone u.timezone)::date'
+const UTC_DAY = "(p.paid_at at time zone 'UTC')::date"
+
+/**
+ * Moves every payment sum to the days `paymentDay` gives, with the payments held still (SHARE: a payment written
+ * meanwhile by a process still on the previous release waits for the commit, and then runs the trigger as it is
+ * from then on). Invoices and credit notes go on being written: the recount leaves their sums alone. A report
+ * answered by a previous release during the deployment reads these days its own way (collected off by the
+ * payments near each end of its period) until that process is replaced.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see up()
+async function moveAllPayments(db: Kysely<any>, paymentDay: string) {
+  // One pass over every payment; on a large database that outlasts the pool's statement timeout, and a
+  // migration cut off halfway is worse than a slow one (each runs in its own transaction).
+  await sql`set local statement_timeout = 0`.execute(db)
+  await sql`lock table payments in share mode`.execute(db)
+  for (const statement of recountPayments(paymentDay, () => 'true')
+    .split(';')
+    .filter((text) => text.trim())) {
+    await sql.raw(statement).execute(db)
+  }
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: migrations are written against the database as it was then
 export async function up(db: Kysely<any>): Promise<void> {
-  // The rebuild at the end reads every invoice and payment once; on a large database that outlasts the pool's
-  // statement timeout, and a migration half applied is worse than a slow one.
-  await sql`set local statement_timeout = 0`.execute(db)
-
   await sql`create function report_zone_lock(p_user uuid) returns bigint language sql immutable as $$
       select hashtextextended('report-zone:' || p_user::text, 0)
     $$`.execute(db)
@@ -90,32 +141,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       return null;
     end $$`.execute(db)
 
-  // Rows left with nothing in them are deleted, so that a zone change leaves no trail of empty days.
   await sql`create function report_rezone_payments(p_user uuid) returns void language plpgsql as $$
     begin
       perform pg_advisory_xact_lock(report_zone_lock(p_user));
-      update report_daily_totals set collected = 0, payments = 0
-        where user_id = p_user and (collected, payments) <> (0, 0);
-      insert into report_daily_totals as d (user_id, currency, day, collected, payments)
-        select p.user_id, p.currency, (p.paid_at at time zone u.timezone)::date, sum(p.amount), count(*)
-        from payments p join users u on u.id = p.user_id
-        where p.user_id = p_user
-        group by 1, 2, 3
-        on conflict (user_id, day, currency) do update
-          set collected = excluded.collected, payments = excluded.payments;
-      delete from report_daily_totals
-        where user_id = p_user and (invoiced, issued, collected, payments, credited, credit_notes) = (0, 0, 0, 0, 0, 0);
-      update report_monthly_totals set collected = 0, payments = 0
-        where user_id = p_user and (collected, payments) <> (0, 0);
-      insert into report_monthly_totals as m (user_id, currency, month, collected, payments)
-        select user_id, currency, date_trunc('month', day::timestamp)::date, sum(collected), sum(payments)
-        from report_daily_totals
-        where user_id = p_user and payments <> 0
-        group by 1, 2, 3
-        on conflict (user_id, month, currency) do update
-          set collected = excluded.collected, payments = excluded.payments;
-      delete from report_monthly_totals
-        where user_id = p_user and (invoiced, issued, collected, payments, credited, credit_notes) = (0, 0, 0, 0, 0, 0);
+      ${sql.raw(recountPayments(LOCAL_DAY, (column) => `${column} = p_user`))}
     end $$`.execute(db)
 
   await sql`create function report_track_timezone() returns trigger language plpgsql as $$
@@ -129,14 +158,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   )
 
   await sql`create or replace function report_rebuild_rollups() returns void language sql as $$
-    ${REBUILD('(p.paid_at at time zone u.timezone)::date')}
+    ${REBUILD(LOCAL_DAY)}
     $$`.execute(db)
-  await sql`select report_rebuild_rollups()`.execute(db)
+  await moveAllPayments(db, LOCAL_DAY)
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: see up()
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`set local statement_timeout = 0`.execute(db)
   await sql`drop trigger users_report_timezone on users`.execute(db)
   await sql`drop function report_track_timezone()`.execute(db)
   await sql`drop function report_rezone_payments(uuid)`.execute(db)
@@ -153,7 +181,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop function report_payment_day(uuid, timestamptz)`.execute(db)
   await sql`drop function report_zone_lock(uuid)`.execute(db)
   await sql`create or replace function report_rebuild_rollups() returns void language sql as $$
-    ${REBUILD("(p.paid_at at time zone 'UTC')::date")}
+    ${REBUILD(UTC_DAY)}
     $$`.execute(db)
-  await sql`select report_rebuild_rollups()`.execute(db)
+  await moveAllPayments(db, UTC_DAY)
 }
