@@ -10,24 +10,6 @@ export interface Period {
 /** PostgreSQL has no year 0, which the `date` format lets through. */
 const FIRST_DATE = '0001-01-01'
 
-const formats = new Map<string, Intl.DateTimeFormat>()
-
-function formatFor(timeZone: string): Intl.DateTimeFormat {
-  let format = formats.get(timeZone)
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
-    formats.set(timeZone, format)
-  }
-  return format
-}
-
-/** The calendar date that `now` falls on in an IANA time zone. */
-export function dateIn(timeZone: string, now: Date): string {
-  const parts = formatFor(timeZone).formatToParts(now)
-  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)!.value
-  return `${part('year').padStart(4, '0')}-${part('month')}-${part('day')}`
-}
-
 /** How many calendar months the period touches, both ends included. */
 export function monthsSpanned({ from, to }: Period): number {
   const index = (date: string) => Number(date.slice(0, 4)) * 12 + Number(date.slice(5, 7))
@@ -46,17 +28,30 @@ export function monthsOf({ from, to }: Period): string[] {
 const invalid = (detail: ErrorDetail) =>
   new AppError('VALIDATION_ERROR', 'Request validation failed', { details: [detail] })
 
-/**
- * `to` defaults to today and `from` to January 1 of `to`'s year: no parameters means the year to date.
- * An error names the parameter that was sent, since the other one is a default.
- */
-export function resolvePeriod(query: PeriodQuery, today: string, maxMonths = Infinity): Period {
+function checkFirstDate(query: PeriodQuery): void {
   for (const key of ['from', 'to'] as const) {
     const value = query[key]
     if (value !== undefined && value < FIRST_DATE) {
       throw invalid({ path: `/query/${key}`, message: `must be ${FIRST_DATE} or later` })
     }
   }
+}
+
+/**
+ * The checks of resolvePeriod that need no clock, made before a report reads anything: with `to` given, all of
+ * them (today is only ever `to`'s default); without it, those of `from` alone.
+ */
+export function precheckPeriod(query: PeriodQuery, maxMonths = Infinity): void {
+  if (query.to === undefined) checkFirstDate(query)
+  else resolvePeriod(query, query.to, maxMonths)
+}
+
+/**
+ * `to` defaults to today and `from` to January 1 of `to`'s year: no parameters means the year to date.
+ * An error names the parameter that was sent, since the other one is a default.
+ */
+export function resolvePeriod(query: PeriodQuery, today: string, maxMonths = Infinity): Period {
+  checkFirstDate(query)
   const to = query.to ?? today
   const period = { from: query.from ?? `${to.slice(0, 4)}-01-01`, to }
   if (period.to < period.from) {

@@ -7,14 +7,16 @@ import {
   type RevenueRow,
   type SummaryRow,
 } from './model'
-import { dateIn, resolvePeriod } from './period'
-import { agingRows, profileTimeZone, type ReportScope, revenueRows, summaryRows } from './repository'
+import { monthsOf, precheckPeriod, resolvePeriod } from './period'
+import { agingRows, type Dated, type RevenueFound, revenueRows, summaryRows } from './repository'
 
-/** The user's profile time zone, and today's date in it at `now`. */
-async function scopeOf(db: Database, userId: string, now: Date): Promise<ReportScope> {
-  const timeZone = await profileTimeZone(db, userId)
-  if (timeZone === undefined) throw notFound('User')
-  return { userId, today: dateIn(timeZone, now) }
+/**
+ * A report is one statement that also answers the profile's date; the checks of the period that need that date
+ * (`from` after today with no `to`, a default period too long) run on its answer, and the rows are dropped then.
+ */
+function found<Row>(answer: Dated<Row> | undefined): Dated<Row> {
+  if (!answer) throw notFound('User')
+  return answer
 }
 
 export async function summaryReport(
@@ -23,12 +25,16 @@ export async function summaryReport(
   query: PeriodQuery,
   now = new Date(),
 ): Promise<SummaryRow[]> {
-  const scope = await scopeOf(db, userId, now)
-  return summaryRows(db, scope, resolvePeriod(query, scope.today))
+  precheckPeriod(query)
+  const { today, rows } = found(await summaryRows(db, { userId, now }, query))
+  resolvePeriod(query, today)
+  return rows
 }
 
 export async function agingReport(db: Database, userId: string, now = new Date()): Promise<AgingRow[]> {
-  return agingRows(db, await scopeOf(db, userId, now))
+  const rows = await agingRows(db, { userId, now })
+  if (!rows) throw notFound('User')
+  return rows
 }
 
 export async function revenueReport(
@@ -37,6 +43,28 @@ export async function revenueReport(
   query: PeriodQuery,
   now = new Date(),
 ): Promise<RevenueRow[]> {
-  const scope = await scopeOf(db, userId, now)
-  return revenueRows(db, scope, resolvePeriod(query, scope.today, MAX_REVENUE_MONTHS))
+  precheckPeriod(query, MAX_REVENUE_MONTHS)
+  const { today, rows } = found(await revenueRows(db, { userId, now }, query))
+  return layOut(monthsOf(resolvePeriod(query, today, MAX_REVENUE_MONTHS)), rows)
+}
+
+/**
+ * Every month of the period for every currency with activity in the period, in order of month and currency;
+ * the months and currencies without any are zeros.
+ */
+function layOut(months: readonly string[], rows: readonly RevenueFound[]): RevenueRow[] {
+  const byKey = new Map(rows.map((row) => [`${row.month} ${row.currency}`, row]))
+  const currencies = [...new Set(rows.filter((row) => row.facts > 0).map((row) => row.currency))].sort()
+  return months.flatMap((month) =>
+    currencies.map((currency) => {
+      const row = byKey.get(`${month} ${currency}`)
+      return {
+        month,
+        currency,
+        invoiced: row?.invoiced ?? 0,
+        credited: row?.credited ?? 0,
+        collected: row?.collected ?? 0,
+      }
+    }),
+  )
 }
