@@ -61,8 +61,9 @@ const REBUILD = (paymentDay: string) =>
 /**
  * Statements that recount the payment sums (`collected`, `payments`) of the day and month rows from the payments,
  * by the day `paymentDay` gives (of `p.paid_at`, with the user as `u`), for the users `scope` selects (a condition
- * on the user column it is given). The other sums of the rows are not touched, so writers of invoices and credit notes may run
- * beside it. Rows left with nothing in them are deleted, so that a zone change leaves no trail of empty days.
+ * on the user column it is given). The other sums of the rows are not touched, so writers of invoices and credit
+ * notes may run beside it. Rows left with nothing in them are deleted, so that a zone change leaves no trail of
+ * empty days.
  */
 const recountPayments = (paymentDay: string, scope: (column: string) => string) => `
       update report_daily_totals set collected = 0, payments = 0
